@@ -1,0 +1,183 @@
+//! [`CallerContext`]: the state one conversation shares between the LLM and the rule-based
+//! dialogue, and the identity the tools act for.
+//!
+//! The caller's number is bound by the channel (caller ID) when the context is created; the
+//! customer is set only by the tools that look the caller up by that number or register them
+//! with it, never from tool arguments. Everything a tool changes is scoped to that customer.
+//! The context also carries what both brains must agree on to take over from each other: the
+//! vehicle in focus, the call's outcome so far, and call actions (transfer, hang-up) requested
+//! by a tool and not yet handed to the channel. Booking rules (slots, book, move, cancel,
+//! upcoming) are the [`Shop`] façade's; the context holds one.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use otto_core::domain::PhoneNumber;
+use otto_core::engine::CallAction;
+use otto_core::records::{BookingSource, Customer, Vehicle};
+use otto_core::shop::ShopConfig;
+use otto_store::{Shop, Store};
+
+use crate::recalls::RecallLookup;
+
+/// Where "now" comes from: the system clock in production, a fixed instant in tests.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current instant (UTC).
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that always says the same instant (tests, replays).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// How the call is going, as the call log's `outcome` (see [`otto_core::records::CallLog`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Booked,
+    Rescheduled,
+    Cancelled,
+    Transferred,
+    /// A message for the shop was taken (the call log summary holds it).
+    Message,
+    /// Only questions were answered.
+    Informed,
+}
+
+impl Outcome {
+    /// The call log's outcome string: "booked", "rescheduled", "cancelled", "transferred",
+    /// "message", "informed".
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Booked => "booked",
+            Self::Rescheduled => "rescheduled",
+            Self::Cancelled => "cancelled",
+            Self::Transferred => "transferred",
+            Self::Message => "message",
+            Self::Informed => "informed",
+        }
+    }
+}
+
+/// One conversation's identity and shared state. See the module docs.
+#[derive(Debug)]
+pub struct CallerContext {
+    /// The shop's configuration and records, through which every booking rule runs.
+    pub(crate) shop: Shop,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) recalls: Option<Arc<dyn RecallLookup>>,
+    pub(crate) caller: Option<PhoneNumber>,
+    pub(crate) source: BookingSource,
+    pub(crate) customer: Option<Customer>,
+    pub(crate) vehicle: Option<Vehicle>,
+    pub(crate) outcome: Option<Outcome>,
+    /// Lines for the call log summary ("Booked oil change …", "Message: …").
+    pub(crate) summary: Vec<String>,
+    pub(crate) actions: Vec<CallAction>,
+}
+
+impl CallerContext {
+    /// A context for a conversation with `caller` (caller ID from the channel; `None` when
+    /// withheld: such a caller can ask questions and leave a message but not book).
+    /// `source` is stored on bookings ([`BookingSource::Phone`] for calls, `Text` for chat).
+    pub fn new(
+        shop: Arc<ShopConfig>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        recalls: Option<Arc<dyn RecallLookup>>,
+        caller: Option<PhoneNumber>,
+        source: BookingSource,
+    ) -> Self {
+        Self {
+            shop: Shop::new(store, shop),
+            clock,
+            recalls,
+            caller,
+            source,
+            customer: None,
+            vehicle: None,
+            outcome: None,
+            summary: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// The shop's configuration (validated at start).
+    pub fn config(&self) -> &ShopConfig {
+        self.shop.config()
+    }
+
+    /// The store, for records that involve no booking rule (customers, vehicles, calls).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.shop.store()
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The shop's time zone.
+    pub fn tz(&self) -> Tz {
+        self.config().time_zone
+    }
+
+    /// Today's date in the shop's time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&self.tz()).date_naive()
+    }
+
+    /// The caller's number from the channel.
+    pub fn caller(&self) -> Option<&PhoneNumber> {
+        self.caller.as_ref()
+    }
+
+    /// The identified customer, once looked up or registered.
+    pub fn customer(&self) -> Option<&Customer> {
+        self.customer.as_ref()
+    }
+
+    /// The vehicle the conversation is about, once chosen or added.
+    pub fn vehicle(&self) -> Option<&Vehicle> {
+        self.vehicle.as_ref()
+    }
+
+    /// The call's outcome so far.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+
+    /// The call log summary so far (one line per thing done), `None` when nothing was done.
+    pub fn summary(&self) -> Option<String> {
+        (!self.summary.is_empty()).then(|| self.summary.join(" "))
+    }
+
+    /// Call actions requested by tools since the last call, in order; the dialogue forwards
+    /// them to the channel after its reply.
+    pub fn take_actions(&mut self) -> Vec<CallAction> {
+        std::mem::take(&mut self.actions)
+    }
+
+    /// Records `o` unless a stronger outcome is already set (a booking outranks a question).
+    pub(crate) fn set_outcome(&mut self, o: Outcome) {
+        if o != Outcome::Informed || self.outcome.is_none() {
+            self.outcome = Some(o);
+        }
+    }
+}

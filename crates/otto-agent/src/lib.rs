@@ -1,0 +1,33 @@
+//! Otto's conversation layer: what a caller says in, what Otto says and does out.
+//!
+//! - [`nlu`]: pure entity and intent extraction (dates, times, services, vehicles, VINs,
+//!   phone numbers, names, yes/no) for the rule-based dialogue.
+//! - [`context`]: [`CallerContext`], the identity and shared state of one conversation, and
+//!   the [`Clock`].
+//! - [`tools`]: the tool registry (OpenAI `tools` JSON, [`tools::execute`]) and executors.
+//! - [`dialogue`]: the [`Dialogue`] interface both brains implement (streamed sentences,
+//!   actions, cancellation, barge-in truncation).
+//! - [`rules`]: the rule-based dialogue.
+//! - [`llm`]: [`llm::LlmDialogue`], the LLM dialogue (OpenAI-compatible, streamed, with tools).
+//! - [`recalls`]: the [`RecallLookup`] trait the NHTSA client implements.
+//! - [`conversation`]: [`Conversation`]: dialogue + context + call log.
+//! - [`text`]: [`run_text_session`], the text channel.
+//! - [`speak`]: how dates, times, money and VINs are said.
+
+pub mod context;
+pub mod conversation;
+pub mod dialogue;
+pub mod llm;
+pub mod nlu;
+pub mod recalls;
+pub mod rules;
+pub mod speak;
+pub mod text;
+pub mod tools;
+
+pub use context::{CallerContext, Clock, FixedClock, Outcome, SystemClock};
+pub use conversation::{Conversation, ConversationError};
+pub use dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink};
+pub use recalls::{Recall, RecallError, RecallLookup};
+pub use rules::RuleDialogue;
+pub use text::{TextError, run_text_session};

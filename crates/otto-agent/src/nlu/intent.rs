@@ -1,0 +1,282 @@
+//! What the caller wants (intent) and yes/no answers, from keyword patterns.
+//!
+//! Patterns are checked in a fixed priority order, so "cancel my appointment" is a
+//! cancellation, not a booking, and "how much is an oil change" a price question.
+
+/// A job the caller can get done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Intent {
+    /// Move an existing appointment.
+    Reschedule,
+    /// Cancel an existing appointment.
+    Cancel,
+    /// Hear upcoming appointments.
+    ListUpcoming,
+    /// Ask about recalls.
+    Recalls,
+    /// Ask what a service costs.
+    Prices,
+    /// Ask which services the shop offers.
+    Services,
+    /// Ask the opening hours.
+    Hours,
+    /// Ask the shop's address.
+    Address,
+    /// Speak to a person.
+    Person,
+    /// Book a service.
+    Book,
+    /// End the call.
+    Goodbye,
+}
+
+const PATTERNS: &[(Intent, &[&str])] = &[
+    (
+        Intent::Person,
+        &[
+            "real person",
+            "a person",
+            "human",
+            "someone",
+            "somebody",
+            "representative",
+            "manager",
+            "operator",
+            "talk to",
+            "speak to",
+            "speak with",
+            "talk with",
+            "front desk",
+            "mechanic",
+        ],
+    ),
+    (
+        Intent::Reschedule,
+        &[
+            "reschedule",
+            "re-schedule",
+            "move my",
+            "change my appointment",
+            "change the appointment",
+            "different time",
+            "different day",
+            "push back",
+            "push it",
+            "push my",
+            "move it",
+        ],
+    ),
+    (
+        Intent::Cancel,
+        &["cancel", "call off", "won't make it", "can't make it"],
+    ),
+    (
+        Intent::ListUpcoming,
+        &[
+            "when is my",
+            "my appointments",
+            "upcoming",
+            "do i have an appointment",
+            "do i have any",
+            "what appointments",
+            "when am i",
+            "my next appointment",
+            "what time is my",
+            "check my appointment",
+        ],
+    ),
+    (Intent::Recalls, &["recall", "recalls", "recalled"]),
+    (
+        Intent::Prices,
+        &[
+            "how much", "price", "prices", "cost", "costs", "charge", "rates",
+        ],
+    ),
+    (
+        Intent::Services,
+        &[
+            "what services",
+            "which services",
+            "services do you",
+            "what do you do",
+            "what can you do",
+            "what kind of work",
+            "do you do",
+            "do you offer",
+        ],
+    ),
+    (
+        Intent::Hours,
+        &[
+            "hours",
+            "open",
+            "close",
+            "closed",
+            "closing",
+            "what time do you",
+            "when are you",
+        ],
+    ),
+    (
+        Intent::Address,
+        &[
+            "address",
+            "where are you",
+            "located",
+            "location",
+            "directions",
+        ],
+    ),
+    (
+        Intent::Book,
+        &[
+            "book",
+            "schedule",
+            "appointment",
+            "bring my",
+            "bring it",
+            "bring in",
+            "come in",
+            "drop off",
+            "drop it",
+            "set up",
+            "get in",
+            "need",
+            "needs",
+            "want",
+            "like to",
+        ],
+    ),
+    (
+        Intent::Goodbye,
+        &[
+            "bye",
+            "goodbye",
+            "good bye",
+            "that's all",
+            "that is all",
+            "that's it",
+            "nothing else",
+            "hang up",
+            "no thanks",
+            "no thank you",
+            "i'm done",
+            "all set",
+            "i'm good",
+        ],
+    ),
+];
+
+/// The caller's intent, by the first matching pattern in priority order.
+pub fn intent(text: &str) -> Option<Intent> {
+    let t = super::tokens(text);
+    PATTERNS
+        .iter()
+        .find(|(_, ps)| ps.iter().any(|p| super::has_phrase(&t, p)))
+        .map(|(i, _)| *i)
+}
+
+const YES: &[&str] = &[
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "ya",
+    "sure",
+    "correct",
+    "right",
+    "that's right",
+    "ok",
+    "okay",
+    "sounds good",
+    "perfect",
+    "absolutely",
+    "go ahead",
+    "please do",
+    "do it",
+    "affirmative",
+    "that works",
+    "works for me",
+    "definitely",
+    "of course",
+    "uh-huh",
+    "great",
+    "fine",
+];
+const NO: &[&str] = &[
+    "no",
+    "nope",
+    "nah",
+    "not really",
+    "wrong",
+    "incorrect",
+    "don't",
+    "do not",
+    "negative",
+    "never mind",
+    "nevermind",
+    "that's not",
+    "not right",
+    "neither",
+    "none",
+];
+
+/// `Some(true)` for a yes, `Some(false)` for a no, `None` when neither or both are said.
+pub fn yes_no(text: &str) -> Option<bool> {
+    let t = super::tokens(text);
+    let yes = YES.iter().any(|p| super::has_phrase(&t, p));
+    let no = NO.iter().any(|p| super::has_phrase(&t, p));
+    match (yes, no) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intents_by_priority() {
+        let cases = [
+            ("I'd like to book an oil change", Intent::Book),
+            ("can I bring my car in tomorrow", Intent::Book),
+            ("I need to cancel my appointment", Intent::Cancel),
+            ("I want to reschedule", Intent::Reschedule),
+            ("can we move my appointment to Friday", Intent::Reschedule),
+            (
+                "actually can I move it to Wednesday at 2pm",
+                Intent::Reschedule,
+            ),
+            ("can I push my oil change to Friday", Intent::Reschedule),
+            ("when is my appointment", Intent::ListUpcoming),
+            ("do I have anything upcoming", Intent::ListUpcoming),
+            ("what are your hours", Intent::Hours),
+            ("are you open on Saturday", Intent::Hours),
+            ("where are you located", Intent::Address),
+            ("how much is an oil change", Intent::Prices),
+            ("what services do you offer", Intent::Services),
+            ("are there any recalls on my car", Intent::Recalls),
+            ("can I talk to a real person", Intent::Person),
+            ("that's all, bye", Intent::Goodbye),
+            ("my brakes need work", Intent::Book),
+        ];
+        for (text, want) in cases {
+            assert_eq!(intent(text), Some(want), "{text}");
+        }
+        assert_eq!(intent("purple monkey"), None);
+    }
+
+    #[test]
+    fn yes_and_no() {
+        assert_eq!(yes_no("Yes please"), Some(true));
+        assert_eq!(yes_no("yeah that works"), Some(true));
+        assert_eq!(yes_no("That's right."), Some(true));
+        assert_eq!(yes_no("no, that's wrong"), Some(false));
+        assert_eq!(yes_no("nope"), Some(false));
+        assert_eq!(yes_no("I know"), None);
+        assert_eq!(yes_no("yes no"), None);
+        assert_eq!(yes_no("Tuesday"), None);
+    }
+}

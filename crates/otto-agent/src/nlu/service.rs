@@ -1,0 +1,121 @@
+//! Services by name or alias from the shop's catalog ("oil change", "brakes", "check engine
+//! light"), tolerant of recogniser spellings ("break" for "brake") and inflection ("tires",
+//! "my oil changed").
+
+use otto_core::shop::{ServiceDef, ShopConfig};
+
+/// A word with a plural or past-tense ending dropped ("tires" → "tire", "changed" → "change").
+fn stem(w: &str) -> &str {
+    for suffix in ["es", "s", "d"] {
+        if let Some(s) = w.strip_suffix(suffix)
+            && s.len() >= 3
+        {
+            return s;
+        }
+    }
+    w
+}
+
+/// Recogniser spellings normalised to the shop's vocabulary.
+fn fix(w: String) -> String {
+    match w.as_str() {
+        "break" => "brake".into(),
+        "breaks" => "brakes".into(),
+        "tyre" => "tire".into(),
+        "tyres" => "tires".into(),
+        _ => w,
+    }
+}
+
+/// Words too common in speech to name a service on their own.
+const WEAK: &[&str] = &[
+    "and", "the", "for", "new", "end", "front", "light", "check", "engine", "state", "change",
+    "service", "repair", "job",
+];
+
+/// The catalog service `text` names: the longest name or alias found as whole words, or else a
+/// distinctive word (4+ letters, used by one service only) such as "oil" or "alignment".
+pub fn service<'a>(text: &str, shop: &'a ShopConfig) -> Option<&'a ServiceDef> {
+    let t: Vec<String> = super::tokens(text).into_iter().map(fix).collect();
+    let phrases = |s: &'a ServiceDef| {
+        std::iter::once(s.name.to_lowercase())
+            .chain(s.aliases.iter().map(|a| a.to_lowercase()))
+            .chain(std::iter::once(s.id.replace('_', " ")))
+    };
+    let best = shop
+        .services
+        .iter()
+        .flat_map(|s| phrases(s).map(move |p| (s, p)))
+        .filter(|(_, p)| super::has_phrase(&t, &super::tokens(p).join(" ")))
+        .max_by_key(|(_, p)| p.len());
+    if let Some((s, _)) = best {
+        return Some(s);
+    }
+    let stems: Vec<&str> = t.iter().map(|w| stem(w)).collect();
+    let mut found = None;
+    for s in &shop.services {
+        let distinctive = phrases(s).flat_map(|p| {
+            super::tokens(&p)
+                .into_iter()
+                .filter(|w| {
+                    w.len() >= 3
+                        && w.chars().all(char::is_alphabetic)
+                        && !WEAK.contains(&w.as_str())
+                })
+                .collect::<Vec<_>>()
+        });
+        for w in distinctive {
+            let used_elsewhere =
+                shop.services.iter().filter(|o| o.id != s.id).any(|o| {
+                    phrases(o).any(|p| super::tokens(&p).iter().any(|x| stem(x) == stem(&w)))
+                });
+            if !used_elsewhere && stems.contains(&stem(&w)) {
+                match found {
+                    Some(f) if f != s => return None,
+                    _ => found = Some(s),
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(text: &str) -> Option<String> {
+        service(text, &ShopConfig::default()).map(|s| s.id.clone())
+    }
+
+    #[test]
+    fn names_and_aliases() {
+        assert_eq!(id("I need an oil change"), Some("oil_change".into()));
+        assert_eq!(id("can you do my brakes"), Some("brake_service".into()));
+        assert_eq!(id("my check engine light is on"), Some("diagnostic".into()));
+        assert_eq!(id("A/C isn't cold"), Some("ac_service".into()));
+        assert_eq!(
+            id("state inspection please"),
+            Some("state_inspection".into())
+        );
+    }
+
+    #[test]
+    fn recogniser_spellings_and_inflections() {
+        assert_eq!(id("my break pads are worn"), Some("brake_service".into()));
+        assert_eq!(id("the breaks squeal"), Some("brake_service".into()));
+        assert_eq!(id("get my oil changed"), Some("oil_change".into()));
+        assert_eq!(id("rotate my tires"), Some("tire_rotation".into()));
+        assert_eq!(
+            id("the car needs an alignment"),
+            Some("wheel_alignment".into())
+        );
+    }
+
+    #[test]
+    fn nothing_or_ambiguous() {
+        assert_eq!(id("hello there"), None);
+        assert_eq!(id("a change"), None);
+        assert_eq!(id("tomorrow and friday, end of the day"), None);
+    }
+}

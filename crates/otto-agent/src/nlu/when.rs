@@ -1,0 +1,353 @@
+//! Dates and times of day in everyday phrasing: "tomorrow", "next Tuesday morning",
+//! "Thursday at 2", "the 15th", "after lunch", "December 3rd", "2 p.m.", "noon".
+//!
+//! Dates resolve against `today` (the shop's local date) and always land on or after it:
+//! a bare weekday or "next <weekday>" is its first occurrence after today, "<weekday> next week"
+//! the one in the following Monday-to-Sunday week, "the 15th" the next 15th on or after today,
+//! a month and day the next such date on or after today. A bare hour after "at"/"around"/"by"
+//! with no am/pm reads as shop hours do: 7–11 morning, 12 noon, 1–6 afternoon.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+
+use super::words::{number_word, ordinal};
+
+/// A time-of-day preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeOfDay {
+    /// An exact local time.
+    At(NaiveTime),
+    /// Before noon.
+    Morning,
+    /// Noon or later.
+    Afternoon,
+    /// Late in the day (from 16:00).
+    Evening,
+    /// After the shop's lunch break (the dialogue resolves it against the shop's config).
+    AfterLunch,
+}
+
+/// What an utterance says about when: a date, a time of day, both or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct When {
+    pub date: Option<NaiveDate>,
+    pub time: Option<TimeOfDay>,
+}
+
+/// Finds a date and a time of day in `text`, relative to `today` (see the module docs).
+pub fn when(text: &str, today: NaiveDate) -> When {
+    let t = super::tokens(text);
+    When {
+        date: date(&t, today),
+        time: time(&t),
+    }
+}
+
+fn weekday(w: &str) -> Option<Weekday> {
+    Some(match w {
+        "monday" | "mon" => Weekday::Mon,
+        "tuesday" | "tue" | "tues" => Weekday::Tue,
+        "wednesday" | "wed" | "weds" => Weekday::Wed,
+        "thursday" | "thu" | "thur" | "thurs" => Weekday::Thu,
+        "friday" | "fri" => Weekday::Fri,
+        "saturday" | "sat" => Weekday::Sat,
+        "sunday" | "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+fn month(w: &str) -> Option<u32> {
+    const M: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if let Some(i) = M.iter().position(|m| *m == w) {
+        return Some(i as u32 + 1);
+    }
+    // Three- or four-letter abbreviations ("dec", "sept"); "may" and "march" are full words.
+    (3..=4)
+        .contains(&w.len())
+        .then(|| {
+            M.iter()
+                .position(|m| m.starts_with(w))
+                .map(|i| i as u32 + 1)
+        })
+        .flatten()
+}
+
+/// A day-of-month token: "3rd", "third", or (after a month name) a bare "3".
+fn day_number(w: &str, bare_ok: bool) -> Option<u32> {
+    ordinal(w).or_else(|| {
+        bare_ok
+            .then(|| w.parse::<u32>().ok().filter(|d| (1..=31).contains(d)))
+            .flatten()
+    })
+}
+
+/// The first date on or after `today` with the given month and day.
+fn next_month_day(today: NaiveDate, month: u32, day: u32) -> Option<NaiveDate> {
+    (0..=4)
+        .find_map(|y| NaiveDate::from_ymd_opt(today.year() + y, month, day).filter(|d| *d >= today))
+}
+
+fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
+    let has = |p: &str| super::has_phrase(t, p);
+    if has("day after tomorrow") {
+        return Some(today + Duration::days(2));
+    }
+    if has("tomorrow") {
+        return Some(today + Duration::days(1));
+    }
+    if has("today") || has("this afternoon") || has("this morning") || has("tonight") {
+        return Some(today);
+    }
+    let next_week = has("next week") || has("week after");
+    for (i, w) in t.iter().enumerate() {
+        if let Some(wd) = weekday(w) {
+            let ahead = (7 + wd.num_days_from_monday() as i64
+                - today.weekday().num_days_from_monday() as i64
+                - 1)
+                % 7
+                + 1;
+            let mut d = today + Duration::days(ahead);
+            let this_week_end =
+                today + Duration::days(6 - today.weekday().num_days_from_monday() as i64);
+            if next_week && d <= this_week_end {
+                d += Duration::days(7);
+            }
+            return Some(d);
+        }
+        if let Some(m) = month(w) {
+            // "december 3rd" / "dec 3"
+            if let Some(d) = t.get(i + 1).and_then(|n| day_number(n, true)) {
+                return next_month_day(today, m, d);
+            }
+            // "the 3rd of december"
+            if i >= 2
+                && t[i - 1] == "of"
+                && let Some(d) = day_number(&t[i - 2], true)
+            {
+                return next_month_day(today, m, d);
+            }
+        }
+        if let Some((a, b)) = w.split_once('/')
+            && let (Ok(m), Ok(d)) = (a.parse::<u32>(), b.parse::<u32>())
+        {
+            return next_month_day(today, m, d);
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(w, "%Y-%m-%d") {
+            return Some(d);
+        }
+    }
+    // "the 15th", "on the fifteenth"
+    for pair in t.windows(2) {
+        if pair[0] == "the"
+            && let Some(d) = day_number(&pair[1], false)
+        {
+            let mut m = today.with_day(1)?;
+            for _ in 0..3 {
+                if let Some(date) = NaiveDate::from_ymd_opt(m.year(), m.month(), d)
+                    && date >= today
+                {
+                    return Some(date);
+                }
+                m = (m + Duration::days(32)).with_day(1)?;
+            }
+        }
+    }
+    if next_week {
+        let to_monday = 7 - today.weekday().num_days_from_monday() as i64;
+        return Some(today + Duration::days(to_monday));
+    }
+    None
+}
+
+fn hm(h: u32, m: u32) -> Option<TimeOfDay> {
+    NaiveTime::from_hms_opt(h, m, 0).map(TimeOfDay::At)
+}
+
+/// Applies am/pm (or the shop-hours reading when absent) to an hour 1..=12.
+fn clock(h: u32, m: u32, meridiem: Option<&str>) -> Option<TimeOfDay> {
+    if !(1..=12).contains(&h) || m > 59 {
+        return (meridiem.is_none() && (13..=23).contains(&h) && m <= 59)
+            .then(|| hm(h, m))
+            .flatten();
+    }
+    let h24 = match meridiem {
+        Some("am") => h % 12,
+        Some(_) => h % 12 + 12,
+        None if (1..=6).contains(&h) => h + 12,
+        None => h,
+    };
+    hm(h24, m)
+}
+
+/// "2", "10:30", "two" → (hour, minute).
+fn hour_minute(w: &str) -> Option<(u32, u32)> {
+    if let Some((h, m)) = w.split_once(':') {
+        return Some((h.parse().ok()?, m.parse().ok()?));
+    }
+    if let Ok(h) = w.parse::<u32>() {
+        return Some((h, 0));
+    }
+    number_word(w)
+        .filter(|h| (1..=12).contains(h))
+        .map(|h| (h, 0))
+}
+
+fn time(t: &[String]) -> Option<TimeOfDay> {
+    let has = |p: &str| super::has_phrase(t, p);
+    if has("noon") || has("midday") || has("lunchtime") {
+        return hm(12, 0);
+    }
+    for (i, w) in t.iter().enumerate() {
+        // "2pm", "10am", "2:30pm"
+        for suffix in ["am", "pm"] {
+            if let Some(num) = w.strip_suffix(suffix)
+                && !num.is_empty()
+                && let Some((h, m)) = hour_minute(num)
+            {
+                return clock(h, m, Some(suffix));
+            }
+        }
+        let next = t.get(i + 1).map(String::as_str);
+        let after_anchor = i > 0 && matches!(t[i - 1].as_str(), "at" | "around" | "about" | "by");
+        if let Some((h, mut m)) = hour_minute(w) {
+            if matches!(next, Some("am" | "pm")) {
+                return clock(h, m, next);
+            }
+            if next == Some("o'clock") || after_anchor || w.contains(':') {
+                // "two thirty"
+                if m == 0
+                    && let Some(mins) = next.and_then(number_word).filter(|m| *m >= 10)
+                {
+                    m = mins;
+                }
+                let after = t.get(i + 2).map(String::as_str);
+                let mer = [next, after]
+                    .into_iter()
+                    .flatten()
+                    .find(|x| *x == "am" || *x == "pm");
+                return clock(h, m, mer);
+            }
+        }
+    }
+    if has("after lunch") {
+        Some(TimeOfDay::AfterLunch)
+    } else if has("morning") || has("first thing") {
+        Some(TimeOfDay::Morning)
+    } else if has("afternoon") {
+        Some(TimeOfDay::Afternoon)
+    } else if has("evening") || has("end of the day") || has("after work") {
+        Some(TimeOfDay::Evening)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Monday 10 March 2025.
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 3, 10).unwrap()
+    }
+
+    fn d(m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(2025, m, day)
+    }
+
+    fn at(h: u32, m: u32) -> Option<TimeOfDay> {
+        Some(TimeOfDay::At(NaiveTime::from_hms_opt(h, m, 0).unwrap()))
+    }
+
+    #[test]
+    fn relative_days() {
+        assert_eq!(when("tomorrow please", today()).date, d(3, 11));
+        assert_eq!(when("the day after tomorrow", today()).date, d(3, 12));
+        assert_eq!(when("today if possible", today()).date, d(3, 10));
+        assert_eq!(when("sometime next week", today()).date, d(3, 17));
+    }
+
+    #[test]
+    fn weekdays() {
+        assert_eq!(when("Tuesday", today()).date, d(3, 11));
+        assert_eq!(when("next Tuesday morning", today()).date, d(3, 11));
+        assert_eq!(when("Monday", today()).date, d(3, 17), "never today");
+        assert_eq!(when("tuesday next week", today()).date, d(3, 18));
+        assert_eq!(when("on Sat.", today()).date, d(3, 15));
+        assert_eq!(when("Sunday next week", today()).date, d(3, 23));
+    }
+
+    #[test]
+    fn calendar_dates() {
+        assert_eq!(when("the 15th", today()).date, d(3, 15));
+        assert_eq!(when("on the fifth", today()).date, d(4, 5));
+        assert_eq!(when("December 3rd", today()).date, d(12, 3));
+        assert_eq!(when("march 11", today()).date, d(3, 11));
+        assert_eq!(
+            when("march 1", today()).date,
+            NaiveDate::from_ymd_opt(2026, 3, 1)
+        );
+        assert_eq!(when("the 3rd of december", today()).date, d(12, 3));
+        assert_eq!(when("dec 3", today()).date, d(12, 3));
+        assert_eq!(when("4/2", today()).date, d(4, 2));
+        assert_eq!(when("2025-03-12", today()).date, d(3, 12));
+        assert_eq!(when("the 31st", today()).date, d(3, 31));
+        assert_eq!(when("february 30th", today()).date, None);
+        assert_eq!(when("I may come", today()).date, None);
+    }
+
+    #[test]
+    fn clock_times() {
+        assert_eq!(when("2 p.m.", today()).time, at(14, 0));
+        assert_eq!(when("at 2pm", today()).time, at(14, 0));
+        assert_eq!(when("10:30 a.m.", today()).time, at(10, 30));
+        assert_eq!(when("Thursday at 2", today()).time, at(14, 0));
+        assert_eq!(when("at 9", today()).time, at(9, 0));
+        assert_eq!(when("around 11 o'clock", today()).time, at(11, 0));
+        assert_eq!(when("noon", today()).time, at(12, 0));
+        assert_eq!(when("at two thirty", today()).time, at(14, 30));
+        assert_eq!(when("at 12 am", today()).time, at(0, 0));
+        assert_eq!(when("at 15:45", today()).time, at(15, 45));
+        assert_eq!(when("2019 Honda Civic", today()).time, None);
+        assert_eq!(when("555-123-4567", today()).time, None);
+    }
+
+    #[test]
+    fn parts_of_day() {
+        let w = when("next Tuesday morning", today());
+        assert_eq!(w.time, Some(TimeOfDay::Morning));
+        assert_eq!(
+            when("after lunch", today()).time,
+            Some(TimeOfDay::AfterLunch)
+        );
+        assert_eq!(
+            when("friday afternoon", today()).time,
+            Some(TimeOfDay::Afternoon)
+        );
+        assert_eq!(when("first thing", today()).time, Some(TimeOfDay::Morning));
+        assert_eq!(when("this evening", today()).time, Some(TimeOfDay::Evening));
+    }
+
+    #[test]
+    fn date_and_time_together() {
+        assert_eq!(
+            when("Thursday at 2", today()),
+            When {
+                date: d(3, 13),
+                time: at(14, 0)
+            }
+        );
+    }
+}

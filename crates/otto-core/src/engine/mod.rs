@@ -1,0 +1,748 @@
+//! The call engine: one sans-IO state machine per call that owns turn-taking, barge-in,
+//! playback bookkeeping, silence handling and the call's time limit.
+//!
+//! The engine never reads the clock, spawns a task or touches a socket. Its driver (the call
+//! runner in the server) feeds it [`Input`]s stamped with `now`, executes every [`Output`] it
+//! drains with [`CallEngine::poll_output`], and calls [`CallEngine::handle_timeout`] when the
+//! instant from [`CallEngine::poll_timeout`] passes. Tests drive it with explicit time.
+//!
+//! Model (see `shared/design/ARCHITECTURE.md`, "Rules that keep calls correct"):
+//! - **Caller turns.** Final transcripts accumulate; the turn ends on a speech-final result, an
+//!   utterance end, or the engine's own endpointing backstop (no speech activity for
+//!   [`EngineConfig::endpoint_backstop_ms`] after a final). The turn is committed and a reply
+//!   generation starts at once.
+//! - **Generations.** Every reply has a [`GenerationId`]; text, audio and actions tagged with a
+//!   stale id are dropped. Reply text arrives sentence by sentence; each sentence becomes a TTS
+//!   segment whose audio is sent to Twilio frame by frame, followed by marks.
+//! - **Know what was heard.** Marks echoed by Twilio advance the played position. On barge-in
+//!   (speech while a reply is pending or playing) the engine cancels the generation, clears
+//!   Twilio's buffer and the TTS, and commits the assistant turn cut to what was played.
+//! - **Silence.** After a reply has played, silence longer than
+//!   [`EngineConfig::silence_reprompt_ms`] gets a reprompt; after
+//!   [`EngineConfig::max_reprompts`] of them, a goodbye and a hang-up.
+//! - **Limits.** At [`EngineConfig::max_call_ms`] the engine says goodbye and hangs up.
+//!
+//! Control outputs (cancel, clear) are emitted before any audio queued by the same input, so a
+//! driver that executes outputs in order never delays barge-in behind media.
+
+mod playback;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::records::Speaker;
+use crate::speech::{FRAME_BYTES, GenerationId, SttEvent, TtsEvent};
+
+use playback::Reply;
+
+/// Timing and wording knobs of the engine. Defaults follow common practice for phone agents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Silence after Otto finished speaking before a reprompt, ms. Default 6000.
+    pub silence_reprompt_ms: u64,
+    /// Reprompts before Otto says goodbye and hangs up. Default 2.
+    pub max_reprompts: u32,
+    /// Endpointing backstop: with caller text pending and no speech activity for this long
+    /// after a final transcript, the caller's turn ends, ms. Default 1200.
+    pub endpoint_backstop_ms: u64,
+    /// Longest call, ms. Default 15 minutes.
+    pub max_call_ms: u64,
+    /// A goodbye that has not finished playing after this long is cut by the hang-up, ms.
+    /// Default 10000.
+    pub goodbye_grace_ms: u64,
+    /// Audio frames (20 ms each) sent between two playback marks, however the TTS chunks its
+    /// audio; a sentence's last frame is always followed by a mark. Default 5 (100 ms), the
+    /// resolution of "what was played" at barge-in.
+    pub frames_per_mark: usize,
+    /// Said after silence.
+    pub reprompt_text: String,
+    /// Said before hanging up after repeated silence.
+    pub silence_goodbye_text: String,
+    /// Said before hanging up at the call's time limit.
+    pub time_limit_goodbye_text: String,
+    /// Said when a reply generation fails without producing any text.
+    pub apology_text: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            silence_reprompt_ms: 6_000,
+            max_reprompts: 2,
+            endpoint_backstop_ms: 1_200,
+            max_call_ms: 15 * 60 * 1_000,
+            goodbye_grace_ms: 10_000,
+            frames_per_mark: 5,
+            reprompt_text: "Are you still there?".into(),
+            silence_goodbye_text: "I haven't heard anything, so I'll hang up now. Goodbye!".into(),
+            time_limit_goodbye_text:
+                "I'm sorry, we've reached the time limit for this call. Please call back if you need anything else. Goodbye!"
+                    .into(),
+            apology_text: "Sorry, I'm having trouble right now. Could you say that again?".into(),
+        }
+    }
+}
+
+/// Something that happened, fed to the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Twilio `start`: the media stream is open. Audio time 0 of the STT stream is `now`.
+    Start,
+    /// An event from the speech-to-text stream.
+    Stt(SttEvent),
+    /// Twilio `dtmf`: a key the caller pressed (`0`-`9`, `*`, `#`).
+    Dtmf(char),
+    /// Twilio `mark`: playback reached (or `clear` discarded) the mark with this name.
+    MarkEchoed(String),
+    /// Twilio `stop` or the media socket closed: the call is over.
+    Stop,
+    /// The dialogue produced the next sentence of its reply.
+    ReplySentence {
+        generation: GenerationId,
+        text: String,
+    },
+    /// The dialogue asks for a call action once its reply has played. Send it before the
+    /// generation's [`Input::ReplyDone`].
+    ReplyAction {
+        generation: GenerationId,
+        action: CallAction,
+    },
+    /// The dialogue finished its reply (all sentences given).
+    ReplyDone { generation: GenerationId },
+    /// The dialogue failed; Otto apologises unless the reply already said something.
+    ReplyFailed { generation: GenerationId },
+    /// An event from the text-to-speech stream.
+    Tts(TtsEvent),
+}
+
+/// What a reply generation responds to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyInput {
+    /// The call just connected: greet the caller.
+    Greeting,
+    /// The caller's finished turn.
+    Caller(String),
+    /// A key the caller pressed.
+    Dtmf(char),
+}
+
+/// An action the dialogue may ask for; the engine performs it after the reply has played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallAction {
+    /// Transfer the call to this number (E.164).
+    Transfer { to: String },
+    /// End the call.
+    HangUp,
+}
+
+/// Why the call ended, as far as the engine knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// Twilio stopped the stream (the caller hung up or the call was redirected).
+    Stopped,
+    /// Otto hung up (the dialogue's choice, repeated silence or the time limit).
+    HungUp,
+    /// Otto transferred the call.
+    Transferred,
+}
+
+/// Stage latencies of one caller turn, all measured from the end of the caller's speech.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnLatency {
+    /// End of speech (per the recogniser's word timing) to the turn being committed.
+    pub transcript: Duration,
+    /// End of speech to the first sentence of the reply.
+    pub first_text: Duration,
+    /// End of speech to the first TTS audio byte.
+    pub first_audio: Duration,
+    /// End of speech to the first frame handed to the Twilio writer.
+    pub first_frame_sent: Duration,
+}
+
+/// Something the driver must do, drained with [`CallEngine::poll_output`] in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Start a dialogue reply generation for this input.
+    StartReply {
+        generation: GenerationId,
+        input: ReplyInput,
+    },
+    /// Cancel the reply generation (barge-in, hang-up). Writes it started still complete.
+    CancelReply { generation: GenerationId },
+    /// Tell the dialogue what part of its reply the caller actually heard (barge-in).
+    ReplyTruncated {
+        generation: GenerationId,
+        heard: String,
+    },
+    /// Synthesise `text` and flush it, tagging the audio with `generation`.
+    Synthesize {
+        generation: GenerationId,
+        text: String,
+    },
+    /// Drop all text buffered in the TTS and stop its audio (TTS `Clear`).
+    ClearTts,
+    /// Send one μ-law frame (160 bytes, 20 ms) to Twilio.
+    SendAudio(Vec<u8>),
+    /// Send a Twilio `mark` with this name.
+    SendMark(String),
+    /// Send a Twilio `clear`: discard audio buffered for playback.
+    ClearPlayback,
+    /// Commit a finished turn to the call log now.
+    CommitTurn {
+        speaker: Speaker,
+        text: String,
+        interrupted: bool,
+    },
+    /// Transfer the call (Twilio REST: update the call with `<Dial>`).
+    Transfer { to: String },
+    /// End the call (Twilio REST: update the call with `Status=completed`).
+    HangUp,
+    /// The caller barged in on a reply (for metrics and logs).
+    BargedIn { generation: GenerationId },
+    /// Stage latencies of a caller turn, once its reply's first frame is sent.
+    Latency(TurnLatency),
+    /// The call is over; the driver closes the stream. No further outputs follow.
+    Ended(EndReason),
+}
+
+/// Phase of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before Twilio's `start`.
+    Connecting,
+    /// The stream is up.
+    Live,
+    /// Otto is saying goodbye; the call ends when it has played (or at the grace deadline).
+    Closing,
+    /// Over.
+    Ended,
+}
+
+/// Latency bookkeeping for the caller turn being answered.
+#[derive(Debug, Clone, Copy)]
+struct TurnClock {
+    generation: GenerationId,
+    speech_end: Instant,
+    committed: Instant,
+    first_text: Option<Instant>,
+    first_audio: Option<Instant>,
+}
+
+/// The per-call state machine. See the module docs.
+#[derive(Debug)]
+pub struct CallEngine {
+    config: EngineConfig,
+    phase: Phase,
+    started_at: Option<Instant>,
+    /// Audio time 0 of the STT stream.
+    audio_origin: Option<Instant>,
+    next_generation: u64,
+    next_mark: u64,
+    reply: Option<Reply>,
+    /// Caller text of the turn in progress (finals so far).
+    caller_text: String,
+    /// End of the caller's latest words, wall-clock, for latency figures.
+    caller_speech_end: Option<Instant>,
+    /// Speech activity seen since the caller's last committed turn.
+    caller_active: bool,
+    endpoint_deadline: Option<Instant>,
+    silence_deadline: Option<Instant>,
+    reprompts: u32,
+    closing_deadline: Option<Instant>,
+    turn_clock: Option<TurnClock>,
+    outputs: VecDeque<Output>,
+}
+
+impl CallEngine {
+    /// A new engine for one call, waiting for [`Input::Start`].
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            config,
+            phase: Phase::Connecting,
+            started_at: None,
+            audio_origin: None,
+            next_generation: 1,
+            next_mark: 1,
+            reply: None,
+            caller_text: String::new(),
+            caller_speech_end: None,
+            caller_active: false,
+            endpoint_deadline: None,
+            silence_deadline: None,
+            reprompts: 0,
+            closing_deadline: None,
+            turn_clock: None,
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// True once the call has ended; inputs are then ignored.
+    pub fn is_ended(&self) -> bool {
+        self.phase == Phase::Ended
+    }
+
+    /// The generation currently being spoken or prepared, if any.
+    pub fn current_generation(&self) -> Option<GenerationId> {
+        self.reply.as_ref().map(|r| r.generation)
+    }
+
+    /// Next output to execute, in order; `None` when there is nothing to do until the next
+    /// input or timeout.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest instant at which [`CallEngine::handle_timeout`] must be called, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Ended {
+            return None;
+        }
+        let limit = self
+            .started_at
+            .map(|s| s + Duration::from_millis(self.config.max_call_ms));
+        [
+            self.endpoint_deadline,
+            self.silence_deadline,
+            self.closing_deadline,
+            if self.phase == Phase::Live {
+                limit
+            } else {
+                None
+            },
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Feeds one input that happened at `now`.
+    pub fn handle_input(&mut self, now: Instant, input: Input) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        match input {
+            Input::Start => self.on_start(now),
+            Input::Stt(event) => self.on_stt(now, event),
+            Input::Dtmf(digit) => self.on_dtmf(digit),
+            Input::MarkEchoed(name) => self.on_mark(now, &name),
+            Input::Stop => self.end(EndReason::Stopped),
+            Input::ReplySentence { generation, text } => self.on_sentence(now, generation, text),
+            Input::ReplyAction { generation, action } => {
+                if let Some(r) = self.reply_mut(generation) {
+                    r.action = Some(action);
+                }
+            }
+            Input::ReplyDone { generation } => {
+                if let Some(r) = self.reply_mut(generation) {
+                    r.text_done = true;
+                }
+                self.check_reply_played(now);
+            }
+            Input::ReplyFailed { generation } => self.on_reply_failed(now, generation),
+            Input::Tts(event) => self.on_tts(now, event),
+        }
+    }
+
+    /// Handles every deadline at or before `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        if self.phase == Phase::Live
+            && let Some(start) = self.started_at
+            && now >= start + Duration::from_millis(self.config.max_call_ms)
+        {
+            let text = self.config.time_limit_goodbye_text.clone();
+            self.interrupt_reply(false);
+            self.say_goodbye(now, text);
+            return;
+        }
+        if self.closing_deadline.is_some_and(|d| now >= d) {
+            self.closing_deadline = None;
+            self.outputs.push_back(Output::HangUp);
+            self.end(EndReason::HungUp);
+            return;
+        }
+        if self.endpoint_deadline.is_some_and(|d| now >= d) {
+            self.endpoint_deadline = None;
+            self.end_caller_turn(now);
+        }
+        if self.silence_deadline.is_some_and(|d| now >= d) {
+            self.silence_deadline = None;
+            self.on_silence(now);
+        }
+    }
+
+    fn reply_mut(&mut self, generation: GenerationId) -> Option<&mut Reply> {
+        self.reply.as_mut().filter(|r| r.generation == generation)
+    }
+
+    fn allocate_generation(&mut self) -> GenerationId {
+        let g = GenerationId(self.next_generation);
+        self.next_generation += 1;
+        g
+    }
+
+    fn on_start(&mut self, now: Instant) {
+        if self.phase != Phase::Connecting {
+            return; // a second `start` is a protocol error: ignore it
+        }
+        self.phase = Phase::Live;
+        self.started_at = Some(now);
+        self.audio_origin = Some(now);
+        self.start_reply(ReplyInput::Greeting);
+    }
+
+    fn start_reply(&mut self, input: ReplyInput) {
+        let generation = self.allocate_generation();
+        self.reply = Some(Reply::new(generation, true));
+        self.silence_deadline = None;
+        self.outputs
+            .push_back(Output::StartReply { generation, input });
+    }
+
+    /// Speaks fixed engine text (reprompts, goodbyes) as a reply of its own.
+    fn speak_engine_text(&mut self, text: String, action: Option<CallAction>) {
+        let generation = self.allocate_generation();
+        let mut reply = Reply::new(generation, false);
+        reply.push_sentence(text.clone());
+        reply.text_done = true;
+        reply.action = action;
+        self.reply = Some(reply);
+        self.silence_deadline = None;
+        self.outputs
+            .push_back(Output::Synthesize { generation, text });
+    }
+
+    fn audio_instant(&self, audio_ms: u64, now: Instant) -> Instant {
+        self.audio_origin
+            .map_or(now, |o| o + Duration::from_millis(audio_ms))
+            .min(now)
+    }
+
+    fn on_stt(&mut self, now: Instant, event: SttEvent) {
+        if self.phase != Phase::Live {
+            return;
+        }
+        match event {
+            SttEvent::SpeechStarted { .. } => self.on_caller_activity(now),
+            SttEvent::Interim { text } => {
+                if !text.trim().is_empty() {
+                    self.on_caller_activity(now);
+                } else if self.caller_active {
+                    // Ongoing speech: keep the backstop from firing mid-utterance.
+                    self.rearm_backstop(now);
+                }
+            }
+            SttEvent::Final {
+                text,
+                speech_final,
+                start_ms,
+                duration_ms,
+            } => {
+                let text = text.trim();
+                if !text.is_empty() {
+                    if self.reply.is_some() {
+                        // Words while Otto talks: a barge-in even without a VAD event.
+                        self.on_caller_activity(now);
+                    }
+                    if !self.caller_text.is_empty() {
+                        self.caller_text.push(' ');
+                    }
+                    self.caller_text.push_str(text);
+                    self.caller_speech_end = Some(self.audio_instant(start_ms + duration_ms, now));
+                    self.reprompts = 0;
+                    self.silence_deadline = None;
+                    self.rearm_backstop(now);
+                }
+                if speech_final {
+                    self.end_caller_turn(now);
+                }
+            }
+            SttEvent::UtteranceEnd { last_word_end_ms } => {
+                if self.caller_speech_end.is_none() && !self.caller_text.is_empty() {
+                    self.caller_speech_end = Some(self.audio_instant(last_word_end_ms, now));
+                }
+                self.end_caller_turn(now);
+            }
+        }
+    }
+
+    fn rearm_backstop(&mut self, now: Instant) {
+        if !self.caller_text.is_empty() {
+            self.endpoint_deadline =
+                Some(now + Duration::from_millis(self.config.endpoint_backstop_ms));
+        }
+    }
+
+    /// The caller is speaking: barge in on any reply, stop the silence timer.
+    fn on_caller_activity(&mut self, now: Instant) {
+        self.caller_active = true;
+        self.silence_deadline = None;
+        self.rearm_backstop(now);
+        if self.reply.is_some() {
+            self.interrupt_reply(true);
+        }
+    }
+
+    /// Cancels the current reply, clears playback and commits what was heard.
+    fn interrupt_reply(&mut self, barge_in: bool) {
+        let Some(reply) = self.reply.take() else {
+            return;
+        };
+        let generation = reply.generation;
+        if barge_in {
+            self.outputs.push_back(Output::BargedIn { generation });
+        }
+        if reply.from_dialogue {
+            self.outputs.push_back(Output::CancelReply { generation });
+        }
+        if reply.audio_sent() {
+            self.outputs.push_back(Output::ClearPlayback);
+        }
+        self.outputs.push_back(Output::ClearTts);
+        let heard = reply.heard_text();
+        if reply.from_dialogue {
+            self.outputs.push_back(Output::ReplyTruncated {
+                generation,
+                heard: heard.clone(),
+            });
+        }
+        if !heard.is_empty() {
+            self.outputs.push_back(Output::CommitTurn {
+                speaker: Speaker::Agent,
+                text: heard,
+                interrupted: true,
+            });
+        }
+        if self.turn_clock.is_some_and(|c| c.generation == generation) {
+            self.turn_clock = None;
+        }
+    }
+
+    fn end_caller_turn(&mut self, now: Instant) {
+        self.endpoint_deadline = None;
+        self.caller_active = false;
+        let text = std::mem::take(&mut self.caller_text);
+        let speech_end = self.caller_speech_end.take().unwrap_or(now);
+        if text.is_empty() || self.phase != Phase::Live {
+            if self.reply.is_none() && self.phase == Phase::Live {
+                self.arm_silence(now);
+            }
+            return;
+        }
+        if self.reply.is_some() {
+            self.interrupt_reply(true);
+        }
+        self.outputs.push_back(Output::CommitTurn {
+            speaker: Speaker::Caller,
+            text: text.clone(),
+            interrupted: false,
+        });
+        self.start_reply(ReplyInput::Caller(text));
+        if let Some(generation) = self.current_generation() {
+            self.turn_clock = Some(TurnClock {
+                generation,
+                speech_end,
+                committed: now,
+                first_text: None,
+                first_audio: None,
+            });
+        }
+    }
+
+    fn on_dtmf(&mut self, digit: char) {
+        if self.phase != Phase::Live || !(digit.is_ascii_digit() || digit == '*' || digit == '#') {
+            return;
+        }
+        self.interrupt_reply(true);
+        self.reprompts = 0;
+        self.start_reply(ReplyInput::Dtmf(digit));
+    }
+
+    fn on_sentence(&mut self, now: Instant, generation: GenerationId, text: String) {
+        let text = text.trim().to_string();
+        let Some(reply) = self.reply_mut(generation) else {
+            return;
+        };
+        if text.is_empty() || reply.text_done {
+            return;
+        }
+        reply.push_sentence(text.clone());
+        if let Some(clock) = self
+            .turn_clock
+            .as_mut()
+            .filter(|c| c.generation == generation)
+            && clock.first_text.is_none()
+        {
+            clock.first_text = Some(now);
+        }
+        self.outputs
+            .push_back(Output::Synthesize { generation, text });
+    }
+
+    fn on_reply_failed(&mut self, now: Instant, generation: GenerationId) {
+        let Some(reply) = self.reply_mut(generation) else {
+            return;
+        };
+        reply.text_done = true;
+        if reply.is_silent() {
+            let text = self.config.apology_text.clone();
+            self.reply = None;
+            self.speak_engine_text(text, None);
+        } else {
+            self.check_reply_played(now);
+        }
+    }
+
+    fn on_tts(&mut self, now: Instant, event: TtsEvent) {
+        match event {
+            TtsEvent::Audio { generation, mulaw } => {
+                let every = self.config.frames_per_mark.max(1);
+                let Some(reply) = self.reply.as_mut().filter(|r| r.generation == generation) else {
+                    return; // stale audio of a cancelled reply
+                };
+                if let Some(clock) = self
+                    .turn_clock
+                    .as_mut()
+                    .filter(|c| c.generation == generation)
+                    && clock.first_audio.is_none()
+                    && !mulaw.is_empty()
+                {
+                    clock.first_audio = Some(now);
+                    let latency = TurnLatency {
+                        transcript: clock.committed.saturating_duration_since(clock.speech_end),
+                        first_text: clock
+                            .first_text
+                            .unwrap_or(now)
+                            .saturating_duration_since(clock.speech_end),
+                        first_audio: now.saturating_duration_since(clock.speech_end),
+                        first_frame_sent: now.saturating_duration_since(clock.speech_end),
+                    };
+                    self.outputs.push_back(Output::Latency(latency));
+                }
+                for frame in mulaw.chunks(FRAME_BYTES) {
+                    let mut frame = frame.to_vec();
+                    frame.resize(FRAME_BYTES, crate::speech::MULAW_SILENCE);
+                    reply.record_audio(frame.len());
+                    self.outputs.push_back(Output::SendAudio(frame));
+                    if reply.unmarked_frames() >= every {
+                        let name = format!("m{}", self.next_mark);
+                        self.next_mark += 1;
+                        reply.push_mark(name.clone());
+                        self.outputs.push_back(Output::SendMark(name));
+                    }
+                }
+            }
+            TtsEvent::Flushed { generation } => {
+                if let Some(reply) = self.reply.as_mut().filter(|r| r.generation == generation) {
+                    // A mark after the sentence's last frame tells when it has all played.
+                    if reply.unmarked_frames() > 0 {
+                        let name = format!("m{}", self.next_mark);
+                        self.next_mark += 1;
+                        reply.push_mark(name.clone());
+                        self.outputs.push_back(Output::SendMark(name));
+                    }
+                    reply.segment_flushed();
+                }
+                self.check_reply_played(now);
+            }
+            TtsEvent::Cleared => {}
+        }
+    }
+
+    fn on_mark(&mut self, now: Instant, name: &str) {
+        if let Some(reply) = self.reply.as_mut() {
+            reply.mark_played(name);
+        }
+        self.check_reply_played(now);
+    }
+
+    /// When the current reply has fully played: commit it and run its action, or listen.
+    fn check_reply_played(&mut self, now: Instant) {
+        if !self.reply.as_ref().is_some_and(Reply::fully_played) {
+            return;
+        }
+        let Some(reply) = self.reply.take() else {
+            return;
+        };
+        let text = reply.full_text();
+        if !text.is_empty() {
+            self.outputs.push_back(Output::CommitTurn {
+                speaker: Speaker::Agent,
+                text,
+                interrupted: false,
+            });
+        }
+        match reply.action {
+            Some(CallAction::HangUp) => {
+                self.outputs.push_back(Output::HangUp);
+                self.end(EndReason::HungUp);
+            }
+            Some(CallAction::Transfer { to }) => {
+                self.outputs.push_back(Output::Transfer { to });
+                self.end(EndReason::Transferred);
+            }
+            None if self.phase == Phase::Closing => {
+                self.outputs.push_back(Output::HangUp);
+                self.end(EndReason::HungUp);
+            }
+            None => self.arm_silence(now),
+        }
+    }
+
+    fn arm_silence(&mut self, now: Instant) {
+        if self.phase == Phase::Live && !self.caller_active {
+            self.silence_deadline =
+                Some(now + Duration::from_millis(self.config.silence_reprompt_ms));
+        }
+    }
+
+    fn on_silence(&mut self, now: Instant) {
+        if self.phase != Phase::Live || self.reply.is_some() || self.caller_active {
+            return;
+        }
+        if self.reprompts >= self.config.max_reprompts {
+            let text = self.config.silence_goodbye_text.clone();
+            self.say_goodbye(now, text);
+        } else {
+            self.reprompts += 1;
+            let text = self.config.reprompt_text.clone();
+            self.speak_engine_text(text, None);
+        }
+    }
+
+    fn say_goodbye(&mut self, now: Instant, text: String) {
+        self.phase = Phase::Closing;
+        self.endpoint_deadline = None;
+        self.silence_deadline = None;
+        self.closing_deadline = Some(now + Duration::from_millis(self.config.goodbye_grace_ms));
+        self.speak_engine_text(text, Some(CallAction::HangUp));
+    }
+
+    fn end(&mut self, reason: EndReason) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        if reason == EndReason::Stopped {
+            self.interrupt_reply(false);
+            // Words the caller said before hanging up still belong in the transcript.
+            let text = std::mem::take(&mut self.caller_text);
+            if !text.is_empty() {
+                self.outputs.push_back(Output::CommitTurn {
+                    speaker: Speaker::Caller,
+                    text,
+                    interrupted: false,
+                });
+            }
+        }
+        self.phase = Phase::Ended;
+        self.endpoint_deadline = None;
+        self.silence_deadline = None;
+        self.closing_deadline = None;
+        self.outputs.push_back(Output::Ended(reason));
+    }
+}
+
+#[cfg(test)]
+mod tests;

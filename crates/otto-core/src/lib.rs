@@ -1,0 +1,24 @@
+//! Otto's pure core: the shop's domain types, its records and its booking rules.
+//!
+//! Nothing here performs I/O, reads the clock or spawns tasks: callers pass `now` and the data
+//! the rules need, and get the same answer for the same inputs. The I/O shell (store, HTTP,
+//! providers, CLI) lives in other crates and depends on this one, never the reverse.
+//!
+//! - [`domain`]: newtypes that parse, not validate: [`domain::PhoneNumber`] (E.164),
+//!   [`domain::Email`], [`domain::Vin`] (ISO 3779 / 49 CFR 565), [`domain::UsState`].
+//! - [`shop`]: the shop's configuration: hours, lunch, holidays, bays, lead time, service catalog.
+//! - [`engine`]: the sans-IO call engine: turn-taking, barge-in, playback marks, silence.
+//! - [`privacy`]: masking of phone numbers, names and transcripts in logs.
+//! - [`records`]: the shop's records as plain data (customers, vehicles, appointments, …).
+//! - [`scheduling`]: free slots and the rules a booking must satisfy.
+//! - [`speech`]: speech-to-text events and audio constants shared by all speech engines.
+//! - [`stats`]: nearest-rank latency percentiles for the benchmarks.
+
+pub mod domain;
+pub mod engine;
+pub mod privacy;
+pub mod records;
+pub mod scheduling;
+pub mod shop;
+pub mod speech;
+pub mod stats;

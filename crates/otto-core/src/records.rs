@@ -1,0 +1,299 @@
+//! The shop's records as plain data: customers, vehicles, appointments, service history, call
+//! logs with their turns, and reminders.
+//!
+//! These structs are what the store returns and what the dialogue and dashboard show. `New*`
+//! structs are what callers of the store supply to create a record; the store assigns ids and
+//! timestamps. All instants are UTC (`DateTime<Utc>`); convert to the shop's zone only for display
+//! and for the scheduling rules. Money is in US cents, durations in seconds unless named otherwise.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Email, PhoneNumber, UsState, Vin};
+
+/// Primary key of any record (SQLite INTEGER / PostgreSQL BIGINT).
+pub type Id = i64;
+
+/// A postal address in the US.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub street: String,
+    pub city: String,
+    pub state: UsState,
+    /// ZIP or ZIP+4, as given.
+    pub postal_code: String,
+}
+
+/// A customer of the shop. The phone number is unique and is how callers are recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: Id,
+    pub name: String,
+    pub phone: PhoneNumber,
+    pub email: Option<Email>,
+    pub address: Option<Address>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Fields to create a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCustomer {
+    pub name: String,
+    pub phone: PhoneNumber,
+    pub email: Option<Email>,
+    pub address: Option<Address>,
+}
+
+/// A vehicle owned by a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vehicle {
+    pub id: Id,
+    pub customer_id: Id,
+    /// Unique across all vehicles when present.
+    pub vin: Option<Vin>,
+    /// Model year, 1900..=2100.
+    pub year: u16,
+    pub make: String,
+    pub model: String,
+    pub trim: Option<String>,
+    /// Odometer reading in miles, when known.
+    pub mileage: Option<u32>,
+    /// License plate as given.
+    pub plate: Option<String>,
+}
+
+/// Fields to create a vehicle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewVehicle {
+    pub customer_id: Id,
+    pub vin: Option<Vin>,
+    pub year: u16,
+    pub make: String,
+    pub model: String,
+    pub trim: Option<String>,
+    pub mileage: Option<u32>,
+    pub plate: Option<String>,
+}
+
+/// Lifecycle of an appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentStatus {
+    Scheduled,
+    Confirmed,
+    Cancelled,
+    Completed,
+    NoShow,
+}
+
+/// Where a booking came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingSource {
+    Phone,
+    Text,
+    Dashboard,
+}
+
+/// A booked job in one bay over `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub id: Id,
+    pub customer_id: Id,
+    pub vehicle_id: Option<Id>,
+    /// Service id from the shop's catalog (`ServiceDef::id`).
+    pub service: String,
+    pub start: DateTime<Utc>,
+    /// Strictly after `start`.
+    pub end: DateTime<Utc>,
+    /// Bay number, 1..=bays.
+    pub bay: u32,
+    pub status: AppointmentStatus,
+    pub notes: Option<String>,
+    pub source: BookingSource,
+    /// Id of the mirrored Google Calendar event, once synced.
+    pub calendar_event_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A past job on a vehicle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    pub id: Id,
+    pub vehicle_id: Id,
+    pub date: NaiveDate,
+    /// Odometer in miles at the visit.
+    pub mileage: Option<u32>,
+    pub work: String,
+    /// What the customer paid, in US cents.
+    pub cost_cents: i64,
+}
+
+/// Direction of a call or conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    Inbound,
+    Outbound,
+}
+
+/// One call (or text conversation), identified by its Twilio call SID or a generated id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallLog {
+    pub id: Id,
+    /// Twilio call SID ("CA…") or a generated conversation id; unique.
+    pub call_sid: String,
+    pub direction: CallDirection,
+    /// Caller's number as Twilio gave it (E.164, or "anonymous"-like values for withheld IDs).
+    pub from: String,
+    pub to: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Whole seconds, once ended.
+    pub duration_secs: Option<u32>,
+    /// Short machine-readable outcome, e.g. "booked", "cancelled", "transferred", "message".
+    pub outcome: Option<String>,
+    pub summary: Option<String>,
+    pub customer_id: Option<Id>,
+}
+
+/// Who spoke a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Caller,
+    Agent,
+}
+
+/// One finished turn of a call's transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallTurn {
+    pub id: Id,
+    pub call_id: Id,
+    /// 0-based position in the call; unique per call.
+    pub seq: u32,
+    pub speaker: Speaker,
+    /// What was said; for an interrupted agent turn, only what was actually played.
+    pub text: String,
+    pub at: DateTime<Utc>,
+    /// True when the caller barged in on this (agent) turn.
+    pub interrupted: bool,
+}
+
+/// How a reminder reaches the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderChannel {
+    Sms,
+    Call,
+}
+
+/// Delivery state of a reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderStatus {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+/// A reminder due before an appointment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    pub id: Id,
+    pub appointment_id: Id,
+    pub channel: ReminderChannel,
+    pub due_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub status: ReminderStatus,
+    pub attempts: u32,
+}
+
+macro_rules! str_enum {
+    ($t:ty { $($v:ident = $s:literal),+ $(,)? }) => {
+        impl $t {
+            /// The snake_case name stored in the database and shown in the API.
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$v => $s),+ }
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = String;
+            /// Parses the snake_case name; the error names the accepted values.
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s { $($s => Ok(Self::$v),)+
+                    _ => Err(format!("{s:?} is not one of: {}", [$($s),+].join(", "))) }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+str_enum!(AppointmentStatus {
+    Scheduled = "scheduled",
+    Confirmed = "confirmed",
+    Cancelled = "cancelled",
+    Completed = "completed",
+    NoShow = "no_show",
+});
+str_enum!(BookingSource {
+    Phone = "phone",
+    Text = "text",
+    Dashboard = "dashboard",
+});
+str_enum!(CallDirection {
+    Inbound = "inbound",
+    Outbound = "outbound",
+});
+str_enum!(Speaker {
+    Caller = "caller",
+    Agent = "agent",
+});
+str_enum!(ReminderChannel {
+    Sms = "sms",
+    Call = "call",
+});
+str_enum!(ReminderStatus {
+    Pending = "pending",
+    Sent = "sent",
+    Failed = "failed",
+    Cancelled = "cancelled",
+});
+
+impl AppointmentStatus {
+    /// True for statuses that occupy a bay (scheduled, confirmed).
+    pub fn is_active(&self) -> bool {
+        matches!(self, Self::Scheduled | Self::Confirmed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_their_names() {
+        for s in [
+            AppointmentStatus::Scheduled,
+            AppointmentStatus::Confirmed,
+            AppointmentStatus::Cancelled,
+            AppointmentStatus::Completed,
+            AppointmentStatus::NoShow,
+        ] {
+            assert_eq!(s.as_str().parse::<AppointmentStatus>().unwrap(), s);
+        }
+        assert_eq!(
+            serde_json::to_string(&AppointmentStatus::NoShow).unwrap(),
+            "\"no_show\""
+        );
+        let err = "done".parse::<AppointmentStatus>().unwrap_err();
+        assert!(err.contains("no_show"), "{err}");
+    }
+}

@@ -1,0 +1,226 @@
+//! The local STT engine: per-call streams that run the [`Vad`] on each pushed frame (inline,
+//! microseconds) and send finished utterances to the shared [`DecodePool`].
+//!
+//! Each stream has one forwarding task that submits its utterances to the pool one at a time,
+//! in order, and turns transcripts into events: `Final { speech_final }` then, when the text is
+//! not empty, `UtteranceEnd`. A busy pool therefore delays only that call's finals, never its
+//! audio or its `SpeechStarted` events (sent straight from `push_audio`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use otto_core::speech::{FRAME_BYTES, SttEvent};
+use tokio::sync::mpsc;
+
+use super::whisper::{DecodePool, PoolConfig, WhisperModel, WhisperSettings};
+use super::{SpeechToText, SttSession, SttStream};
+use crate::SpeechError;
+use crate::audio::mulaw;
+use crate::vad::{Utterance, Vad, VadConfig, VadEvent};
+
+/// Largest chunk `push_audio` accepts, bytes (1 s of μ-law).
+const MAX_CHUNK_BYTES: usize = 8_000;
+/// Capacity of each stream's event channel.
+const EVENT_CAPACITY: usize = 64;
+/// Utterances of one stream that may wait for its forwarding task.
+const UTTERANCE_CAPACITY: usize = 8;
+
+/// Settings of the local STT engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalSttConfig {
+    /// The ggml model file (default `data/models/ggml-tiny.en.bin`).
+    pub model_path: PathBuf,
+    /// Decoding settings.
+    pub whisper: WhisperSettings,
+    /// The shared decode pool.
+    pub pool: PoolConfig,
+    /// Endpointing.
+    pub vad: VadConfig,
+}
+
+impl Default for LocalSttConfig {
+    fn default() -> Self {
+        Self {
+            model_path: PathBuf::from("data/models/ggml-tiny.en.bin"),
+            whisper: WhisperSettings::default(),
+            pool: PoolConfig::default(),
+            vad: VadConfig::default(),
+        }
+    }
+}
+
+/// The local whisper.cpp STT engine. Cheap to clone; all clones share one decode pool.
+#[derive(Debug, Clone)]
+pub struct LocalStt {
+    pool: DecodePool,
+    vad: VadConfig,
+}
+
+impl LocalStt {
+    /// Loads the model and starts the decode pool, so a missing or corrupt model fails here,
+    /// at start, not mid-call.
+    ///
+    /// Errors: [`SpeechError::Model`] (with a hint to run `otto models fetch`);
+    /// [`SpeechError::Recognition`] when the pool cannot start.
+    pub fn new(config: LocalSttConfig) -> Result<Self, SpeechError> {
+        let model = Arc::new(WhisperModel::load(&config.model_path, config.whisper)?);
+        Self::with_model(model, config.pool, config.vad)
+    }
+
+    /// An engine over an already loaded model.
+    ///
+    /// Errors: [`SpeechError::Recognition`] when the pool cannot start.
+    pub fn with_model(
+        model: Arc<WhisperModel>,
+        pool: PoolConfig,
+        vad: VadConfig,
+    ) -> Result<Self, SpeechError> {
+        Ok(Self {
+            pool: DecodePool::start(model, pool)?,
+            vad,
+        })
+    }
+}
+
+#[async_trait]
+impl SpeechToText for LocalStt {
+    /// Opens a stream; must be called inside a tokio runtime (it spawns the forwarding task).
+    async fn open(&self) -> Result<SttSession, SpeechError> {
+        let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
+        let (utterance_tx, utterance_rx) = mpsc::channel(UTTERANCE_CAPACITY);
+        tokio::spawn(forward(self.pool.clone(), utterance_rx, event_tx.clone()));
+        Ok(SttSession {
+            stream: Box::new(LocalSttStream {
+                vad: Vad::new(self.vad.clone()),
+                partial: Vec::with_capacity(FRAME_BYTES),
+                events: event_tx,
+                utterances: utterance_tx,
+            }),
+            events: event_rx,
+        })
+    }
+}
+
+struct LocalSttStream {
+    vad: Vad,
+    partial: Vec<u8>,
+    events: mpsc::Sender<SttEvent>,
+    utterances: mpsc::Sender<Utterance>,
+}
+
+impl LocalSttStream {
+    fn emit(&self, event: SttEvent) {
+        if self.events.try_send(event).is_err() {
+            metrics::counter!("otto_stt_events_dropped_total").increment(1);
+            tracing::warn!("stt event dropped: the call is not reading its events");
+        }
+    }
+
+    fn submit(&self, utterance: Utterance) -> Result<(), SpeechError> {
+        self.utterances.try_send(utterance).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SpeechError::Busy,
+            mpsc::error::TrySendError::Closed(_) => SpeechError::Closed,
+        })
+    }
+
+    fn handle(&mut self, frame: &[u8]) -> Result<(), SpeechError> {
+        for event in self.vad.push_frame(&mulaw::decode_to_f32(frame)) {
+            match event {
+                VadEvent::SpeechStarted { at_ms } => self.emit(SttEvent::SpeechStarted { at_ms }),
+                VadEvent::Activity { .. } => self.emit(SttEvent::Interim {
+                    text: String::new(),
+                }),
+                VadEvent::Utterance(u) => self.submit(u)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SttStream for LocalSttStream {
+    fn push_audio(&mut self, mulaw_audio: &[u8]) -> Result<(), SpeechError> {
+        if mulaw_audio.is_empty() || mulaw_audio.len() > MAX_CHUNK_BYTES {
+            return Err(SpeechError::InvalidAudio(format!(
+                "audio chunk of {} bytes: expected 1..={MAX_CHUNK_BYTES} bytes of μ-law",
+                mulaw_audio.len()
+            )));
+        }
+        self.partial.extend_from_slice(mulaw_audio);
+        let whole = self.partial.len() / FRAME_BYTES * FRAME_BYTES;
+        let frames: Vec<u8> = self.partial.drain(..whole).collect();
+        frames
+            .chunks_exact(FRAME_BYTES)
+            .try_for_each(|f| self.handle(f))
+    }
+
+    async fn finalize(&mut self) -> Result<(), SpeechError> {
+        if let Some(u) = self.vad.finish() {
+            self.utterances
+                .send(u)
+                .await
+                .map_err(|_| SpeechError::Closed)?;
+        }
+        Ok(())
+    }
+
+    async fn close(mut self: Box<Self>) -> Result<(), SpeechError> {
+        self.finalize().await
+        // Dropping the senders lets the forwarder finish the queued utterances, then the
+        // event channel closes.
+    }
+}
+
+/// The per-stream forwarding task: decodes utterances in order and emits their events.
+async fn forward(
+    pool: DecodePool,
+    mut utterances: mpsc::Receiver<Utterance>,
+    events: mpsc::Sender<SttEvent>,
+) {
+    while let Some(u) = utterances.recv().await {
+        let (start_ms, duration_ms, last_word_end_ms, speech_final) = (
+            u.start_ms,
+            u.duration_ms,
+            u.last_speech_end_ms,
+            u.speech_final,
+        );
+        let text = match pool.transcribe(u.samples).await {
+            Ok(t) => {
+                tracing::debug!(
+                    audio_ms = t.timing.audio_ms,
+                    queue_wait_ms = t.timing.queue_wait_ms,
+                    decode_ms = t.timing.decode_ms,
+                    "utterance decoded"
+                );
+                t.text
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "utterance decode failed; emitting an empty final");
+                String::new()
+            }
+        };
+        let has_words = !text.is_empty();
+        if events
+            .send(SttEvent::Final {
+                text,
+                speech_final,
+                start_ms,
+                duration_ms,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if has_words
+            && speech_final
+            && events
+                .send(SttEvent::UtteranceEnd { last_word_end_ms })
+                .await
+                .is_err()
+        {
+            return;
+        }
+    }
+}

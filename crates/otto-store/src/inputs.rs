@@ -1,0 +1,93 @@
+//! What callers hand the store to create or change records, beyond the `New*` structs of
+//! [`otto_core::records`]: appointments, service records, calls, turns, reminders, and the bulk
+//! rows the demo seed imports.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use otto_core::records::{
+    AppointmentStatus, BookingSource, CallDirection, CallLog, CallTurn, Id, ReminderChannel,
+    Speaker,
+};
+
+/// An appointment to book over `[start, end)`. The store picks the bay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAppointment {
+    pub customer_id: Id,
+    pub vehicle_id: Option<Id>,
+    /// Service id from the shop's catalog (`ServiceDef::id`).
+    pub service: String,
+    pub start: DateTime<Utc>,
+    /// Must be after `start` (a database CHECK rejects anything else).
+    pub end: DateTime<Utc>,
+    pub source: BookingSource,
+    pub notes: Option<String>,
+}
+
+/// A fully decided appointment for bulk import (demo seed): bay and status are given, no
+/// capacity check is made. Only for loading data known to respect the shop's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedAppointment {
+    pub appointment: NewAppointment,
+    /// Bay number, ≥ 1.
+    pub bay: u32,
+    pub status: AppointmentStatus,
+}
+
+/// A past job to add to a vehicle's service history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewServiceRecord {
+    pub vehicle_id: Id,
+    pub date: NaiveDate,
+    /// Odometer in miles at the visit.
+    pub mileage: Option<u32>,
+    pub work: String,
+    /// What the customer paid, in US cents, ≥ 0.
+    pub cost_cents: i64,
+}
+
+/// A call as it starts. `call_sid` is the Twilio call SID ("CA…") or a generated id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall {
+    pub call_sid: String,
+    pub direction: CallDirection,
+    /// Caller's number as Twilio gave it.
+    pub from: String,
+    pub to: String,
+    pub started_at: DateTime<Utc>,
+    pub customer_id: Option<Id>,
+}
+
+/// How a call ended. `None` fields leave what is already stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEnd {
+    pub ended_at: DateTime<Utc>,
+    /// Short machine-readable outcome, e.g. "booked", "message".
+    pub outcome: Option<String>,
+    pub summary: Option<String>,
+    /// The customer identified during the call, if any.
+    pub customer_id: Option<Id>,
+}
+
+/// One finished turn to append to a call; the store assigns `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTurn {
+    pub speaker: Speaker,
+    /// What was said; for an interrupted agent turn, only what was played.
+    pub text: String,
+    pub at: DateTime<Utc>,
+    pub interrupted: bool,
+}
+
+/// A call with its transcript, turns in `seq` order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    pub call: CallLog,
+    pub turns: Vec<CallTurn>,
+}
+
+/// A reminder to send before an appointment; it starts `pending` with 0 attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReminder {
+    pub appointment_id: Id,
+    pub channel: ReminderChannel,
+    pub due_at: DateTime<Utc>,
+}

@@ -1,0 +1,189 @@
+//! The [`Store`] trait: every read and write Otto makes on the shop's records, and [`connect`],
+//! which picks the backend from the database URL and runs the migrations.
+//!
+//! Two implementations share one body of SQL (see `sql_store`): [`crate::sqlite::SqliteStore`]
+//! (the embedded default) and [`crate::postgres::PgStore`]. Callers hold an `Arc<dyn Store>`
+//! and never learn which one they have.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use otto_core::domain::PhoneNumber;
+use otto_core::records::{
+    Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, NewCustomer, NewVehicle,
+    Reminder, ServiceRecord, Vehicle,
+};
+
+use crate::error::StoreError;
+use crate::inputs::{
+    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewReminder,
+    NewServiceRecord, NewTurn,
+};
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The shop's records, persisted. All instants are UTC; intervals are half-open `[start, end)`.
+///
+/// Lookups by id return `Ok(None)` when nothing matches; updates of a missing id return
+/// [`StoreError::NotFound`]. Every method may also fail with [`StoreError::Database`]
+/// (connection lost, pool timeout after 5 s) or [`StoreError::Corrupt`] (a stored value no
+/// longer parses).
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which backend this is: "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+
+    /// Applies the migrations not yet applied (`migrations/sqlite` or `migrations/postgres`).
+    /// [`connect`] already does this; exposed for `otto db migrate`.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    // ----- customers -----
+
+    /// The customer with this id.
+    async fn customer(&self, id: Id) -> StoreResult<Option<Customer>>;
+    /// The customer with this phone number (exact E.164 match; unique).
+    async fn customer_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Option<Customer>>;
+    /// Customers whose name contains `text` (case-insensitive) or, when `text` holds at least
+    /// 3 digits, whose phone number contains those digits; ordered by name, at most `limit`
+    /// (capped at 10,000). Blank `text` finds nobody.
+    async fn search_customers(&self, text: &str, limit: u32) -> StoreResult<Vec<Customer>>;
+    /// Number of customers.
+    async fn count_customers(&self) -> StoreResult<u64>;
+    /// Creates a customer. [`StoreError::Conflict`] when the phone number is taken;
+    /// [`StoreError::Rejected`] for an empty name.
+    async fn create_customer(&self, new: &NewCustomer) -> StoreResult<Customer>;
+    /// Replaces a customer's fields (id and `created_at` stay). [`StoreError::NotFound`],
+    /// [`StoreError::Conflict`] when the new phone number belongs to another customer.
+    async fn update_customer(&self, id: Id, fields: &NewCustomer) -> StoreResult<Customer>;
+
+    // ----- vehicles -----
+
+    /// The vehicle with this id.
+    async fn vehicle(&self, id: Id) -> StoreResult<Option<Vehicle>>;
+    /// A customer's vehicles, oldest record first.
+    async fn vehicles_of(&self, customer_id: Id) -> StoreResult<Vec<Vehicle>>;
+    /// Adds a vehicle. [`StoreError::Conflict`] when the VIN is already registered;
+    /// [`StoreError::Rejected`] for a year outside 1900..=2100 or an unknown customer.
+    async fn add_vehicle(&self, new: &NewVehicle) -> StoreResult<Vehicle>;
+
+    // ----- appointments -----
+
+    /// The appointment with this id.
+    async fn appointment(&self, id: Id) -> StoreResult<Option<Appointment>>;
+    /// A customer's appointments (any status) starting at or after `from`, by start.
+    async fn appointments_of(
+        &self,
+        customer_id: Id,
+        from: DateTime<Utc>,
+    ) -> StoreResult<Vec<Appointment>>;
+    /// Active (scheduled or confirmed) appointments overlapping `[start, end)`, by start.
+    async fn active_appointments_between(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<Vec<Appointment>>;
+    /// Atomically picks the lowest bay in `1..=bays` that no active appointment occupies during
+    /// `[new.start, new.end)` and inserts the appointment there as `scheduled`.
+    ///
+    /// Never double-books, even when many callers race: SQLite takes the write lock first
+    /// (`BEGIN IMMEDIATE`), PostgreSQL a transaction-scoped advisory lock.
+    /// [`StoreError::SlotTaken`] when no bay is free; [`StoreError::Rejected`] when `end` is
+    /// not after `start` or the customer or vehicle does not exist.
+    async fn book(&self, new: &NewAppointment, bays: u32) -> StoreResult<Appointment>;
+    /// Moves an active appointment to `[start, end)` by the same path as [`Store::book`]
+    /// (ignoring the appointment itself when looking for a free bay; it may change bay).
+    /// [`StoreError::NotFound`], [`StoreError::NotActive`], [`StoreError::SlotTaken`].
+    async fn reschedule(
+        &self,
+        id: Id,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        bays: u32,
+    ) -> StoreResult<Appointment>;
+    /// Sets the status of an active appointment (confirm, cancel, complete, no-show). An
+    /// appointment that is no longer active never changes again, so a cancelled slot cannot
+    /// be revived past the capacity check: [`StoreError::NotActive`]; [`StoreError::NotFound`].
+    async fn set_appointment_status(
+        &self,
+        id: Id,
+        status: AppointmentStatus,
+    ) -> StoreResult<Appointment>;
+    /// Records the id of the mirrored calendar event. [`StoreError::NotFound`].
+    async fn set_calendar_event_id(&self, id: Id, event_id: Option<&str>) -> StoreResult<()>;
+
+    // ----- service history -----
+
+    /// A vehicle's service history, newest first.
+    async fn service_history(&self, vehicle_id: Id) -> StoreResult<Vec<ServiceRecord>>;
+    /// Adds a service record. [`StoreError::Rejected`] for a negative cost or unknown vehicle.
+    async fn add_service_record(&self, new: &NewServiceRecord) -> StoreResult<ServiceRecord>;
+
+    // ----- calls -----
+
+    /// Records the start of a call. Idempotent by `call_sid`: a repeated start returns the
+    /// call already stored, unchanged.
+    async fn start_call(&self, new: &NewCall) -> StoreResult<CallLog>;
+    /// Appends a finished turn to a call, assigning the next `seq` (0, 1, …); committed before
+    /// returning. Turns may arrive after the call ended. Concurrent appends to one call get
+    /// distinct, consecutive `seq`s. [`StoreError::NotFound`] for an unknown call.
+    async fn append_turn(&self, call_id: Id, turn: &NewTurn) -> StoreResult<CallTurn>;
+    /// Records the end of a call. Safe to repeat and out of order: the first `ended_at` wins,
+    /// the duration is `ended_at - started_at` in whole seconds (0 if `ended_at` is earlier),
+    /// and `None` fields keep what is stored. [`StoreError::NotFound`] for an unknown SID.
+    async fn end_call(&self, call_sid: &str, end: &CallEnd) -> StoreResult<CallLog>;
+    /// The call with this SID.
+    async fn call_by_sid(&self, call_sid: &str) -> StoreResult<Option<CallLog>>;
+    /// The most recent calls, newest first, at most `limit` (capped at 10,000).
+    async fn recent_calls(&self, limit: u32) -> StoreResult<Vec<CallLog>>;
+    /// A call with its turns in order.
+    async fn call_with_turns(&self, call_id: Id) -> StoreResult<Option<CallRecord>>;
+
+    // ----- reminders -----
+
+    /// Creates a pending reminder. [`StoreError::Rejected`] for an unknown appointment.
+    async fn create_reminder(&self, new: &NewReminder) -> StoreResult<Reminder>;
+    /// Pending reminders due at or before `now` whose appointment is still active, oldest due
+    /// first, at most `limit`.
+    async fn due_reminders(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Reminder>>;
+    /// Marks a reminder sent at `at` and counts the attempt. [`StoreError::NotFound`].
+    async fn mark_reminder_sent(&self, id: Id, at: DateTime<Utc>) -> StoreResult<Reminder>;
+    /// Marks a reminder failed and counts the attempt. [`StoreError::NotFound`].
+    async fn mark_reminder_failed(&self, id: Id) -> StoreResult<Reminder>;
+
+    // ----- bulk import (demo seed, benchmark) -----
+
+    /// Inserts customers in one transaction; returns their ids in input order. All or nothing.
+    async fn import_customers(&self, rows: &[NewCustomer]) -> StoreResult<Vec<Id>>;
+    /// Inserts vehicles in one transaction; returns their ids in input order. All or nothing.
+    async fn import_vehicles(&self, rows: &[NewVehicle]) -> StoreResult<Vec<Id>>;
+    /// Inserts appointments with their bay and status as given, in one transaction, without the
+    /// capacity check of [`Store::book`]; for data known to respect the shop's rules.
+    async fn import_appointments(&self, rows: &[ImportedAppointment]) -> StoreResult<u64>;
+    /// Inserts service records in one transaction.
+    async fn import_service_records(&self, rows: &[NewServiceRecord]) -> StoreResult<u64>;
+}
+
+/// Opens the store named by `url` and applies pending migrations.
+///
+/// - `sqlite:<path>` or `sqlite://<path>`: a file database, created on first start, WAL
+///   journal, foreign keys on, 5 s busy timeout, up to 8 connections.
+/// - `sqlite::memory:`: a private in-memory database (one connection; gone when dropped).
+/// - `postgres://…` or `postgresql://…`: PostgreSQL, up to 10 connections, 5 s statement
+///   timeout.
+///
+/// # Errors
+/// [`StoreError::UnsupportedUrl`] for any other scheme, [`StoreError::Database`] when the
+/// database cannot be opened, [`StoreError::Migrate`] when a migration fails.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(crate::sqlite::SqliteStore::open(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(crate::postgres::PgStore::open(url).await?)
+    } else {
+        return Err(StoreError::UnsupportedUrl);
+    };
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,247 @@
+//! Call logs, transcript turns and reminders.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use otto_core::records::{
+    AppointmentStatus, BookingSource, CallDirection, ReminderChannel, ReminderStatus, Speaker,
+};
+use otto_store::{CallEnd, NewAppointment, NewCall, NewReminder, NewTurn, Store, StoreError};
+
+use crate::fixtures::{customer, utc};
+
+fn call(sid: &str, minute: u32) -> NewCall {
+    NewCall {
+        call_sid: sid.into(),
+        direction: CallDirection::Inbound,
+        from: "+15555550123".into(),
+        to: "+15555550100".into(),
+        started_at: utc(2030, 3, 5, 15, minute),
+        customer_id: None,
+    }
+}
+
+fn turn(speaker: Speaker, text: &str) -> NewTurn {
+    NewTurn {
+        speaker,
+        text: text.into(),
+        at: utc(2030, 3, 5, 15, 1),
+        interrupted: false,
+    }
+}
+
+pub async fn start_call_is_idempotent_and_turns_are_numbered(store: Arc<dyn Store>) {
+    let first = store.start_call(&call("CA1", 0)).await.unwrap();
+    assert_eq!(first.call_sid, "CA1");
+    assert_eq!(first.direction, CallDirection::Inbound);
+    assert_eq!(first.ended_at, None);
+    // A repeated start (webhook retry) returns the same call, unchanged.
+    let again = store.start_call(&call("CA1", 5)).await.unwrap();
+    assert_eq!(again, first);
+
+    let t0 = store
+        .append_turn(
+            first.id,
+            &turn(Speaker::Agent, "Thanks for calling Otto's Auto."),
+        )
+        .await
+        .unwrap();
+    let t1 = store
+        .append_turn(first.id, &turn(Speaker::Caller, "I need an oil change."))
+        .await
+        .unwrap();
+    let mut cut = turn(Speaker::Agent, "Sure, what day");
+    cut.interrupted = true;
+    let t2 = store.append_turn(first.id, &cut).await.unwrap();
+    assert_eq!((t0.seq, t1.seq, t2.seq), (0, 1, 2));
+    assert!(t2.interrupted);
+
+    // Another call numbers its turns from 0.
+    let other = store.start_call(&call("CA2", 10)).await.unwrap();
+    let o0 = store
+        .append_turn(other.id, &turn(Speaker::Caller, "hi"))
+        .await
+        .unwrap();
+    assert_eq!(o0.seq, 0);
+
+    let record = store.call_with_turns(first.id).await.unwrap().unwrap();
+    assert_eq!(record.call, first);
+    assert_eq!(record.turns, vec![t0, t1, t2]);
+    assert_eq!(store.call_with_turns(9999).await.unwrap(), None);
+
+    let e = store
+        .append_turn(9999, &turn(Speaker::Caller, "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+
+    let recent = store.recent_calls(10).await.unwrap();
+    let sids: Vec<&str> = recent.iter().map(|c| c.call_sid.as_str()).collect();
+    assert_eq!(sids, ["CA2", "CA1"]);
+    assert_eq!(store.recent_calls(1).await.unwrap().len(), 1);
+}
+
+pub async fn concurrent_turns_get_distinct_seq(store: Arc<dyn Store>) {
+    let c = store.start_call(&call("CA9", 0)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .append_turn(c.id, &turn(Speaker::Caller, &format!("turn {i}")))
+                .await
+        }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap().unwrap().seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..12).collect::<Vec<u32>>());
+}
+
+pub async fn end_call_is_safe_to_repeat_and_out_of_order(store: Arc<dyn Store>) {
+    let owner = store
+        .create_customer(&customer("Jordan Smith", "555-555-0123"))
+        .await
+        .unwrap();
+    let c = store.start_call(&call("CA3", 0)).await.unwrap();
+    let end = CallEnd {
+        ended_at: c.started_at + Duration::seconds(95),
+        outcome: Some("booked".into()),
+        summary: None,
+        customer_id: Some(owner.id),
+    };
+    let ended = store.end_call("CA3", &end).await.unwrap();
+    assert_eq!(ended.ended_at, Some(end.ended_at));
+    assert_eq!(ended.duration_secs, Some(95));
+    assert_eq!(ended.outcome.as_deref(), Some("booked"));
+    assert_eq!(ended.customer_id, Some(owner.id));
+
+    // A later, partial end (e.g. the status callback) fills in without losing anything.
+    let later = CallEnd {
+        ended_at: end.ended_at + Duration::seconds(30),
+        outcome: None,
+        summary: Some("Booked an oil change.".into()),
+        customer_id: None,
+    };
+    let merged = store.end_call("CA3", &later).await.unwrap();
+    assert_eq!(merged.ended_at, Some(end.ended_at));
+    assert_eq!(merged.duration_secs, Some(95));
+    assert_eq!(merged.outcome.as_deref(), Some("booked"));
+    assert_eq!(merged.summary.as_deref(), Some("Booked an oil change."));
+    assert_eq!(merged.customer_id, Some(owner.id));
+
+    // Turns may still arrive after the end.
+    let t = store
+        .append_turn(c.id, &turn(Speaker::Agent, "Goodbye."))
+        .await
+        .unwrap();
+    assert_eq!(t.seq, 0);
+
+    // An end stamped before the start (clock skew) gives duration 0, not an error.
+    let d = store.start_call(&call("CA4", 30)).await.unwrap();
+    let skewed = CallEnd {
+        ended_at: d.started_at - Duration::seconds(3),
+        outcome: None,
+        summary: None,
+        customer_id: None,
+    };
+    assert_eq!(
+        store.end_call("CA4", &skewed).await.unwrap().duration_secs,
+        Some(0)
+    );
+
+    let e = store.end_call("CA-missing", &end).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+    assert_eq!(store.call_by_sid("CA-missing").await.unwrap(), None);
+}
+
+pub async fn reminders_due_sent_and_failed(store: Arc<dyn Store>) {
+    let owner = store
+        .create_customer(&customer("Jordan Smith", "555-555-0123"))
+        .await
+        .unwrap();
+    let start = utc(2030, 3, 6, 15, 0);
+    let mut appts = Vec::new();
+    for h in 0..2 {
+        let a = store
+            .book(
+                &NewAppointment {
+                    customer_id: owner.id,
+                    vehicle_id: None,
+                    service: "oil_change".into(),
+                    start: start + Duration::hours(h),
+                    end: start + Duration::hours(h) + Duration::minutes(30),
+                    source: BookingSource::Dashboard,
+                    notes: None,
+                },
+                2,
+            )
+            .await
+            .unwrap();
+        appts.push(a);
+    }
+    let due_at = start - Duration::hours(24);
+    let mk = |appointment_id, due_at| NewReminder {
+        appointment_id,
+        channel: ReminderChannel::Sms,
+        due_at,
+    };
+    let r1 = store
+        .create_reminder(&mk(appts[0].id, due_at))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r1.status, r1.attempts, r1.sent_at),
+        (ReminderStatus::Pending, 0, None)
+    );
+    let r2 = store
+        .create_reminder(&mk(appts[1].id, due_at + Duration::minutes(5)))
+        .await
+        .unwrap();
+    let later = store
+        .create_reminder(&mk(appts[0].id, due_at + Duration::hours(2)))
+        .await
+        .unwrap();
+    let e = store.create_reminder(&mk(9999, due_at)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Rejected(_)), "{e:?}");
+
+    let now = due_at + Duration::minutes(10);
+    let due: Vec<_> = store
+        .due_reminders(now, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(due, [r1.id, r2.id]);
+    assert_eq!(store.due_reminders(now, 1).await.unwrap().len(), 1);
+
+    let sent = store.mark_reminder_sent(r1.id, now).await.unwrap();
+    assert_eq!(
+        (sent.status, sent.attempts, sent.sent_at),
+        (ReminderStatus::Sent, 1, Some(now))
+    );
+    let failed = store.mark_reminder_failed(r2.id).await.unwrap();
+    assert_eq!(
+        (failed.status, failed.attempts),
+        (ReminderStatus::Failed, 1)
+    );
+    assert!(store.due_reminders(now, 10).await.unwrap().is_empty());
+    let e = store.mark_reminder_failed(9999).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+
+    // A cancelled appointment's reminders are never due.
+    store
+        .set_appointment_status(appts[0].id, AppointmentStatus::Cancelled)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_reminders(later.due_at + Duration::hours(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

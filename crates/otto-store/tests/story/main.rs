@@ -1,0 +1,95 @@
+//! The store test story: one set of test functions, each run on a fresh SQLite file database
+//! and, when `OTTO_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
+
+mod booking;
+mod calls;
+mod db;
+mod fixtures;
+mod records;
+mod seed;
+mod shop;
+
+/// For each `module: [tests…]`, generates `sqlite::module::test` and
+/// `postgres::module::test`, each running `crate::module::test(store)` on a fresh database.
+macro_rules! story {
+    ($($module:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
+        mod sqlite {
+            $(mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let db = crate::db::sqlite().await;
+                        crate::$module::$name(db.store.clone()).await;
+                        db.finish().await;
+                    }
+                )*
+            })*
+        }
+        mod postgres {
+            $(mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let test = concat!(stringify!($module), "::", stringify!($name));
+                        let Some(db) = crate::db::postgres(test).await else {
+                            return;
+                        };
+                        crate::$module::$name(db.store.clone()).await;
+                        db.finish().await;
+                    }
+                )*
+            })*
+        }
+    };
+}
+
+story! {
+    records: [
+        customers_round_trip_and_phone_is_unique,
+        customer_search_by_name_or_phone_digits,
+        vehicles_enforce_vin_year_and_owner,
+        service_history_newest_first_and_checked,
+        migrations_are_idempotent,
+    ],
+    booking: [
+        booking_fills_bays_then_refuses,
+        reschedule_and_status_follow_the_rules,
+        fifty_racing_bookings_for_two_bays_give_two,
+    ],
+    calls: [
+        start_call_is_idempotent_and_turns_are_numbered,
+        concurrent_turns_get_distinct_seq,
+        end_call_is_safe_to_repeat_and_out_of_order,
+        reminders_due_sent_and_failed,
+    ],
+    shop: [
+        books_within_rules_and_hides_other_customers,
+        offered_slots_match_bookable_bays,
+    ],
+    seed: [
+        demo_seed_is_deterministic_valid_and_idempotent,
+    ],
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused_without_echoing_them() {
+    for url in ["mysql://root:secret@db/otto", "otto.db", ""] {
+        let e = otto_store::connect(url).await.unwrap_err();
+        assert!(
+            matches!(e, otto_store::StoreError::UnsupportedUrl),
+            "{url}: {e:?}"
+        );
+        assert!(!e.to_string().contains("secret"));
+    }
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_keeps_its_data_across_calls() {
+    let store = otto_store::connect("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    store
+        .create_customer(&fixtures::customer("Jordan Smith", "555-555-0123"))
+        .await
+        .unwrap();
+    assert_eq!(store.count_customers().await.unwrap(), 1);
+}

@@ -1,0 +1,184 @@
+//! Calls: the services every call shares ([`CallServices`], built once from configuration),
+//! the call runner that drives one call's engine ([`runner`]), the outbound Twilio writer
+//! ([`writer`]) and the call metrics ([`metrics`]).
+//!
+//! Engines are chosen by configuration, never by recompiling: Deepgram STT and TTS when a
+//! `deepgram` section is set, else the local engines (whisper.cpp and flite); an OpenAI-compatible LLM when `llm` is set, else the rule-based
+//! dialogue; NHTSA recalls when `nhtsa.enabled`; Twilio REST when `twilio` is set.
+
+pub mod metrics;
+pub mod runner;
+pub mod writer;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use otto_agent::llm::{LlmDialogue, LlmSettings};
+use otto_agent::{Dialogue, Recall, RecallError, RecallLookup};
+use otto_core::engine::EngineConfig;
+use otto_providers::deepgram::{DeepgramStt, DeepgramTts};
+use otto_providers::nhtsa::NhtsaClient;
+use otto_providers::openai::OpenAiClient;
+use otto_speech::stt::SpeechToText;
+use otto_speech::stt::local::{LocalStt, LocalSttConfig};
+use otto_speech::tts::TextToSpeech;
+use otto_speech::tts::local::{LocalTts, LocalTtsConfig};
+use otto_store::Shop;
+use otto_twilio::rest::RestClient;
+
+use crate::config::Config;
+use crate::sessions::Sessions;
+
+/// What every call uses. Built once at start, shared by all calls.
+pub struct CallServices {
+    pub shop: Shop,
+    pub stt: Arc<dyn SpeechToText>,
+    pub tts: Arc<dyn TextToSpeech>,
+    /// The LLM dialogue, when configured.
+    pub llm: Option<LlmFactory>,
+    pub recalls: Option<Arc<dyn RecallLookup>>,
+    /// Twilio REST (transfer, hang-up), when a Twilio account is configured.
+    pub rest: Option<RestClient>,
+    pub sessions: Sessions,
+    pub engine: EngineConfig,
+    /// This instance's name in live-call sessions.
+    pub instance: String,
+}
+
+impl CallServices {
+    /// Builds every engine the configuration names. Model files are loaded here, so a missing
+    /// or corrupt model fails at start with a clear message, not mid-call.
+    ///
+    /// # Errors
+    /// A speech model that cannot be loaded, flite failing to start, or an invalid provider
+    /// configuration.
+    pub fn from_config(config: &Config, shop: Shop, sessions: Sessions) -> anyhow::Result<Self> {
+        if let Some(dg) = &config.deepgram {
+            let stt: Arc<dyn SpeechToText> =
+                Arc::new(DeepgramStt::new(dg.clone()).context("deepgram speech-to-text")?);
+            let tts: Arc<dyn TextToSpeech> =
+                Arc::new(DeepgramTts::new(dg.clone()).context("deepgram text-to-speech")?);
+            return Self::with_engines(config, shop, sessions, stt, tts);
+        }
+        let stt: Arc<dyn SpeechToText> = {
+            let mut c = LocalSttConfig {
+                model_path: config.whisper_model(),
+                ..LocalSttConfig::default()
+            };
+            c.pool.workers = config.speech.stt_workers;
+            c.vad.endpointing_ms = config.speech.endpointing_ms;
+            Arc::new(LocalStt::new(c).context("local speech-to-text")?)
+        };
+        let tts: Arc<dyn TextToSpeech> = {
+            let voice = config.speech.voice.parse().context("speech.voice")?;
+            Arc::new(
+                LocalTts::new(LocalTtsConfig {
+                    voice,
+                    ..LocalTtsConfig::default()
+                })
+                .context("local text-to-speech")?,
+            )
+        };
+        Self::with_engines(config, shop, sessions, stt, tts)
+    }
+
+    /// The services with these speech engines and everything else from `config`.
+    ///
+    /// # Errors
+    /// An invalid `llm`, `nhtsa` or `twilio` section.
+    pub fn with_engines(
+        config: &Config,
+        shop: Shop,
+        sessions: Sessions,
+        stt: Arc<dyn SpeechToText>,
+        tts: Arc<dyn TextToSpeech>,
+    ) -> anyhow::Result<Self> {
+        let llm = LlmFactory::from_config(config)?;
+        let recalls = recalls_from_config(config)?;
+        let rest = match &config.twilio {
+            Some(t) => Some(RestClient::new(t).context("twilio")?),
+            None => None,
+        };
+        Ok(Self {
+            shop,
+            stt,
+            tts,
+            llm,
+            recalls,
+            rest,
+            sessions,
+            engine: config.call.engine(),
+            instance: config.server.instance.clone(),
+        })
+    }
+}
+
+/// Makes one LLM dialogue per call over a shared client.
+pub struct LlmFactory {
+    client: OpenAiClient,
+    settings: LlmSettings,
+}
+
+impl LlmFactory {
+    /// The factory for `config.llm`, or `None` when no LLM is configured.
+    ///
+    /// # Errors
+    /// An invalid `llm` section (e.g. a base URL that is not http(s)).
+    pub fn from_config(config: &Config) -> anyhow::Result<Option<Self>> {
+        config
+            .llm
+            .as_ref()
+            .map(|c| {
+                Ok(Self {
+                    client: OpenAiClient::new(c.clone()).context("llm")?,
+                    settings: config.llm_dialogue.clone(),
+                })
+            })
+            .transpose()
+    }
+
+    /// A fresh dialogue (empty history) for a new conversation.
+    pub fn dialogue(&self) -> Box<dyn Dialogue> {
+        Box::new(LlmDialogue::new(self.client.clone(), self.settings.clone()))
+    }
+}
+
+/// The recall lookup for `config.nhtsa`, or `None` when NHTSA lookups are off.
+///
+/// # Errors
+/// An invalid `nhtsa` section.
+pub fn recalls_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn RecallLookup>>> {
+    if !config.nhtsa.enabled {
+        return Ok(None);
+    }
+    let client = NhtsaClient::new(config.nhtsa.clone()).context("nhtsa")?;
+    Ok(Some(Arc::new(NhtsaRecalls(client))))
+}
+
+/// The NHTSA recalls client as the dialogue's [`RecallLookup`].
+#[derive(Debug)]
+struct NhtsaRecalls(NhtsaClient);
+
+#[async_trait::async_trait]
+impl RecallLookup for NhtsaRecalls {
+    async fn recalls(
+        &self,
+        make: &str,
+        model: &str,
+        year: u16,
+    ) -> Result<Vec<Recall>, RecallError> {
+        let found = self
+            .0
+            .recalls(make, model, year)
+            .await
+            .map_err(|e| RecallError(e.to_string()))?;
+        Ok(found
+            .into_iter()
+            .map(|r| Recall {
+                campaign: r.campaign_number,
+                component: r.component,
+                summary: r.summary,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,690 @@
+//! The call runner: the I/O shell around one call's [`CallEngine`].
+//!
+//! It owns the Twilio media socket, the STT and TTS streams, the dialogue task and the turn
+//! writer, and loops on a biased `select!` over them: Twilio messages first (stop, marks and
+//! DTMF come in order with media), then speech events (barge-in), then reply text, then TTS
+//! audio, then the engine's timer. Every input goes to the engine with the time it happened,
+//! and every output the engine produces is executed at once, in order:
+//!
+//! - caller audio goes straight from the socket to the STT stream (never through the engine,
+//!   never blocking: a busy recogniser drops frames and counts them);
+//! - reply generations run in the dialogue task, one at a time, cancelled by token on
+//!   barge-in; their sentences, actions and completion come back tagged with the generation;
+//! - finished turns are written to the call log by the turn writer as they happen, in order;
+//! - audio, marks and `clear` go to Twilio through [`super::writer`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use chrono::Utc;
+use futures_util::StreamExt;
+use otto_agent::{CallerContext, Conversation, ReplyEvent, SystemClock};
+use otto_core::domain::PhoneNumber;
+use otto_core::engine::{CallAction, CallEngine, Input, Output, ReplyInput};
+use otto_core::privacy::Pii;
+use otto_core::records::{BookingSource, CallDirection, Id, Speaker};
+use otto_core::speech::{GenerationId, TtsEvent};
+use otto_speech::stt::SttStream;
+use otto_speech::tts::TtsStream;
+use otto_store::{NewTurn, Store};
+use otto_twilio::media::{FromTwilio, Start};
+use otto_twilio::rest::CallUpdate;
+use otto_twilio::twiml::{Dial, Response};
+use otto_twilio::{CallSid, StreamSid};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::writer::{self, Outbound, OutboundError};
+use super::{CallServices, metrics as m};
+use crate::sessions::{CallPhase, LiveCall, SessionUpdate};
+
+/// How long Twilio may take between opening the socket and sending `start`.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Malformed or unexpected messages tolerated before the socket is closed.
+const MAX_BAD_MESSAGES: u32 = 50;
+/// Deadline of one call-log write.
+const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a media stream could not become a call.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("no start message within {0:?}")]
+    NoStart(Duration),
+    #[error("the socket closed before start")]
+    ClosedBeforeStart,
+    #[error("unsupported media format {0}")]
+    MediaFormat(String),
+    #[error("call log: {0}")]
+    Conversation(#[from] otto_agent::ConversationError),
+    #[error("speech engine: {0}")]
+    Speech(#[from] otto_speech::SpeechError),
+}
+
+/// A command for the dialogue task.
+enum DialogueCmd {
+    Reply {
+        generation: GenerationId,
+        input: ReplyInput,
+        cancel: CancellationToken,
+    },
+    Truncated(String),
+}
+
+/// What the dialogue task reports about a generation.
+enum ReplyMsg {
+    Event(ReplyEvent),
+    Done,
+    Failed,
+}
+
+/// Runs one call on an accepted media socket until it ends.
+pub async fn run(services: Arc<CallServices>, socket: WebSocket, shutdown: CancellationToken) {
+    let (sink, mut stream) = socket.split();
+    let (stream_sid, start) = match wait_for_start(&mut stream).await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "media stream rejected");
+            return;
+        }
+    };
+    let span = info_span!("call", call_sid = %start.call_sid.as_str());
+    async move {
+        m::call_started();
+        let (outbound, writer) =
+            writer::channel(stream_sid.clone(), sink, |s| Message::Text(s.into()));
+        let writer_task = tokio::spawn(writer);
+        match Call::open(services, &stream_sid, &start, outbound).await {
+            Ok(call) => call.run(stream, stream_sid, shutdown).await,
+            Err(e) => {
+                m::provider_error("call_setup");
+                warn!(error = %e, "call could not start");
+            }
+        }
+        // Dropping the outbound side ends the writer once queued messages are out.
+        let _ = writer_task.await;
+        m::call_ended();
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Reads until Twilio's `start`, answering nothing; `connected` is skipped.
+async fn wait_for_start(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+) -> Result<(StreamSid, Start), CallError> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .map_err(|_| CallError::NoStart(START_TIMEOUT))?;
+        let text = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
+                m::bad_message("binary");
+                continue;
+            }
+            _ => return Err(CallError::ClosedBeforeStart),
+        };
+        match FromTwilio::parse(text.as_str()) {
+            Ok(FromTwilio::Start {
+                stream_sid, start, ..
+            }) => {
+                let f = &start.media_format;
+                if f.encoding != otto_twilio::media::MULAW_ENCODING
+                    || f.sample_rate_hz != 8_000
+                    || f.channels != 1
+                {
+                    return Err(CallError::MediaFormat(format!(
+                        "{} {} Hz × {}",
+                        f.encoding, f.sample_rate_hz, f.channels
+                    )));
+                }
+                return Ok((stream_sid, start));
+            }
+            Ok(FromTwilio::Connected { .. }) => continue,
+            Ok(other) => {
+                m::bad_message("before_start");
+                debug!(?other, "message before start ignored");
+            }
+            Err(e) => {
+                m::bad_message("malformed");
+                debug!(error = %e, "malformed message before start");
+            }
+        }
+    }
+}
+
+/// One live call's parts.
+struct Call {
+    services: Arc<CallServices>,
+    call_sid: CallSid,
+    engine: CallEngine,
+    stt: Box<dyn SttStream>,
+    stt_events: mpsc::Receiver<otto_core::speech::SttEvent>,
+    tts: Box<dyn TtsStream>,
+    tts_events: mpsc::Receiver<TtsEvent>,
+    /// Sentences flushed to the TTS whose `Flushed` has not come back, oldest first: what to
+    /// synthesise again if the TTS session dies.
+    tts_pending: std::collections::VecDeque<(GenerationId, String)>,
+    /// False after the TTS session died and could not be reopened; the next sentence retries.
+    tts_alive: bool,
+    outbound: Outbound,
+    dialogue: mpsc::UnboundedSender<DialogueCmd>,
+    dialogue_task: tokio::task::JoinHandle<()>,
+    replies: mpsc::Receiver<(GenerationId, ReplyMsg)>,
+    turns: mpsc::UnboundedSender<NewTurn>,
+    turn_task: tokio::task::JoinHandle<()>,
+    current: Option<(GenerationId, CancellationToken)>,
+    bad_messages: u32,
+    /// Inputs produced while executing outputs (e.g. a TTS failure), fed next.
+    follow_ups: Vec<Input>,
+}
+
+impl Call {
+    async fn open(
+        services: Arc<CallServices>,
+        stream_sid: &StreamSid,
+        start: &Start,
+        outbound: Outbound,
+    ) -> Result<Self, CallError> {
+        let params = &start.custom_parameters;
+        let caller = params.get("from").and_then(|f| PhoneNumber::parse(f).ok());
+        let to = params.get("to").cloned().unwrap_or_default();
+        let call_sid = start.call_sid.clone();
+        info!(stream_sid = %stream_sid.as_str(), caller = %Pii(caller.as_ref().map_or("", |p| p.as_str())), "call started");
+
+        let shop = &services.shop;
+        let ctx = CallerContext::new(
+            Arc::new(shop.config().clone()),
+            shop.store().clone(),
+            Arc::new(SystemClock),
+            services.recalls.clone(),
+            caller.clone(),
+            BookingSource::Phone,
+        );
+        let dialogue = services.llm.as_ref().map(|f| f.dialogue());
+        let conversation = Conversation::start(
+            ctx,
+            dialogue,
+            call_sid.as_str().to_string(),
+            CallDirection::Inbound,
+            to.clone(),
+        )
+        .await?;
+        let call_id = conversation.call_id();
+
+        let stt = services.stt.open().await?;
+        let tts = services.tts.open().await?;
+
+        let (dialogue_tx, dialogue_rx) = mpsc::unbounded_channel();
+        let (reply_tx, reply_rx) = mpsc::channel(64);
+        let dialogue_task =
+            tokio::spawn(dialogue_loop(conversation, dialogue_rx, reply_tx).in_current_span());
+        let (turn_tx, turn_rx) = mpsc::unbounded_channel();
+        let turn_task =
+            tokio::spawn(turn_writer(shop.store().clone(), call_id, turn_rx).in_current_span());
+
+        let now = Utc::now();
+        services
+            .sessions
+            .start(&LiveCall {
+                call_sid: call_sid.as_str().to_string(),
+                from: caller.map_or_else(|| "anonymous".into(), |p| p.to_string()),
+                to,
+                customer_id: None,
+                instance: services.instance.clone(),
+                phase: CallPhase::Speaking,
+                turns: 0,
+                started_at: now,
+                updated_at: now,
+            })
+            .await;
+
+        Ok(Self {
+            engine: CallEngine::new(services.engine.clone()),
+            services,
+            call_sid,
+            stt: stt.stream,
+            stt_events: stt.events,
+            tts: tts.stream,
+            tts_events: tts.events,
+            tts_pending: std::collections::VecDeque::new(),
+            tts_alive: true,
+            outbound,
+            dialogue: dialogue_tx,
+            dialogue_task,
+            replies: reply_rx,
+            turns: turn_tx,
+            turn_task,
+            current: None,
+            bad_messages: 0,
+            follow_ups: Vec::new(),
+        })
+    }
+
+    async fn run(
+        mut self,
+        mut stream: futures_util::stream::SplitStream<WebSocket>,
+        stream_sid: StreamSid,
+        shutdown: CancellationToken,
+    ) {
+        self.input(Input::Start).await;
+        while !self.engine.is_ended() {
+            let timer = self.engine.poll_timeout();
+            let sleep = async move {
+                match timer {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    info!("server shutting down: ending the call");
+                    self.input(Input::Stop).await;
+                }
+                msg = stream.next() => self.on_socket(msg, &stream_sid).await,
+                Some(event) = self.stt_events.recv() => self.input(Input::Stt(event)).await,
+                Some((generation, msg)) = self.replies.recv() => {
+                    let input = match msg {
+                        ReplyMsg::Event(ReplyEvent::Sentence(text)) => Input::ReplySentence { generation, text },
+                        ReplyMsg::Event(ReplyEvent::Action(action)) => Input::ReplyAction { generation, action },
+                        ReplyMsg::Done => Input::ReplyDone { generation },
+                        ReplyMsg::Failed => Input::ReplyFailed { generation },
+                    };
+                    self.input(input).await;
+                }
+                event = self.tts_events.recv(), if self.tts_alive => match event {
+                    Some(event) => {
+                        match &event {
+                            TtsEvent::Flushed { .. } => {
+                                self.tts_pending.pop_front();
+                            }
+                            TtsEvent::Cleared => self.tts_pending.clear(),
+                            TtsEvent::Audio { .. } => {}
+                        }
+                        self.input(Input::Tts(event)).await;
+                    }
+                    None => {
+                        self.reopen_tts().await;
+                        // Skipped sentences reach the engine as follow-up inputs.
+                        self.execute().await;
+                    }
+                },
+                () = sleep => {
+                    self.engine.handle_timeout(std::time::Instant::now());
+                    self.execute().await;
+                }
+            }
+            if self.bad_messages > MAX_BAD_MESSAGES {
+                warn!(
+                    bad = self.bad_messages,
+                    "too many malformed media messages: closing the stream"
+                );
+                self.input(Input::Stop).await;
+            }
+        }
+        self.close().await;
+    }
+
+    async fn on_socket(
+        &mut self,
+        msg: Option<Result<Message, axum::Error>>,
+        stream_sid: &StreamSid,
+    ) {
+        let text = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return,
+            Some(Ok(Message::Binary(_))) => {
+                self.bad_messages += 1;
+                m::bad_message("binary");
+                return;
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                self.input(Input::Stop).await;
+                return;
+            }
+        };
+        let parsed = match FromTwilio::parse(text.as_str()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.bad_messages += 1;
+                m::bad_message("malformed");
+                debug!(error = %e, "malformed media message");
+                return;
+            }
+        };
+        let sid_matches = |sid: &StreamSid| sid == stream_sid;
+        match parsed {
+            FromTwilio::Media {
+                stream_sid, media, ..
+            } if sid_matches(&stream_sid) => {
+                if media.track != otto_twilio::media::Track::Inbound || media.payload.is_empty() {
+                    return;
+                }
+                if let Err(e) = self.stt.push_audio(&media.payload) {
+                    m::stt_frame_dropped();
+                    debug!(error = %e, "caller audio dropped");
+                }
+            }
+            FromTwilio::Dtmf {
+                stream_sid, digit, ..
+            } if sid_matches(&stream_sid) => self.input(Input::Dtmf(digit)).await,
+            FromTwilio::Mark {
+                stream_sid, name, ..
+            } if sid_matches(&stream_sid) => self.input(Input::MarkEchoed(name)).await,
+            FromTwilio::Stop { stream_sid, .. } if sid_matches(&stream_sid) => {
+                self.input(Input::Stop).await;
+            }
+            FromTwilio::Connected { .. } | FromTwilio::Start { .. } => {
+                self.bad_messages += 1;
+                m::bad_message("out_of_order");
+            }
+            FromTwilio::Unknown { event } => debug!(%event, "unknown media event ignored"),
+            _ => {
+                self.bad_messages += 1;
+                m::bad_message("unknown_stream_sid");
+                warn!("media message for another stream SID rejected");
+            }
+        }
+    }
+
+    /// Feeds one input, then executes what it produced.
+    async fn input(&mut self, input: Input) {
+        self.engine.handle_input(std::time::Instant::now(), input);
+        self.execute().await;
+    }
+
+    /// Executes every pending output, then any follow-up inputs they produced.
+    async fn execute(&mut self) {
+        loop {
+            while let Some(output) = self.engine.poll_output() {
+                self.perform(output).await;
+            }
+            if self.follow_ups.is_empty() {
+                break;
+            }
+            let now = std::time::Instant::now();
+            for input in std::mem::take(&mut self.follow_ups) {
+                self.engine.handle_input(now, input);
+            }
+        }
+    }
+
+    async fn perform(&mut self, output: Output) {
+        match output {
+            Output::StartReply { generation, input } => {
+                let cancel = CancellationToken::new();
+                self.current = Some((generation, cancel.clone()));
+                let _ = self.dialogue.send(DialogueCmd::Reply {
+                    generation,
+                    input,
+                    cancel,
+                });
+                self.session(SessionUpdate {
+                    phase: Some(CallPhase::Speaking),
+                    ..SessionUpdate::default()
+                })
+                .await;
+            }
+            Output::CancelReply { generation } => {
+                if let Some((g, token)) = &self.current
+                    && *g == generation
+                {
+                    token.cancel();
+                }
+            }
+            Output::ReplyTruncated { heard, .. } => {
+                let _ = self.dialogue.send(DialogueCmd::Truncated(heard));
+            }
+            Output::Synthesize { generation, text } => {
+                self.tts_pending.push_back((generation, text.clone()));
+                if !self.tts_alive {
+                    self.reopen_tts().await;
+                } else if let Err(e) = synthesize(self.tts.as_mut(), generation, &text).await {
+                    m::provider_error("tts");
+                    warn!(error = %e, "text-to-speech failed; reopening it");
+                    self.reopen_tts().await;
+                }
+            }
+            Output::ClearTts => {
+                self.tts_pending.clear();
+                if let Err(e) = self.tts.clear().await {
+                    m::provider_error("tts");
+                    warn!(error = %e, "text-to-speech clear failed; reopening it");
+                    self.reopen_tts().await;
+                }
+            }
+            Output::SendAudio(frame) => {
+                if let Err(e) = self.outbound.audio(frame) {
+                    m::outbound_frame_dropped();
+                    if matches!(e, OutboundError::Closed) {
+                        self.follow_ups.push(Input::Stop);
+                    }
+                }
+            }
+            Output::SendMark(name) => {
+                if self.outbound.mark(name).is_err() {
+                    m::outbound_frame_dropped();
+                }
+            }
+            Output::ClearPlayback => {
+                let _ = self.outbound.clear();
+            }
+            Output::CommitTurn {
+                speaker,
+                text,
+                interrupted,
+            } => {
+                let _ = self.turns.send(NewTurn {
+                    speaker,
+                    text,
+                    at: Utc::now(),
+                    interrupted,
+                });
+                self.session(SessionUpdate {
+                    phase: (speaker == Speaker::Agent).then_some(CallPhase::Listening),
+                    add_turns: 1,
+                    ..SessionUpdate::default()
+                })
+                .await;
+            }
+            Output::Transfer { to } => self.control_call(CallAction::Transfer { to }),
+            Output::HangUp => self.control_call(CallAction::HangUp),
+            Output::BargedIn { .. } => m::barge_in(),
+            Output::Latency(latency) => m::turn_latency(&latency),
+            Output::Ended(reason) => {
+                info!(?reason, "call ended");
+                m::call_outcome(reason);
+            }
+        }
+    }
+
+    /// Transfers or hangs up through Twilio's REST API. Without a Twilio account configured
+    /// (local development, the simulator), closing the media stream ends the call instead.
+    fn control_call(&self, action: CallAction) {
+        let Some(rest) = self.services.rest.clone() else {
+            if let CallAction::Transfer { .. } = action {
+                warn!("no Twilio account configured: cannot transfer, ending the stream");
+            }
+            return;
+        };
+        let sid = self.call_sid.clone();
+        let update = match action {
+            CallAction::HangUp => CallUpdate::Hangup,
+            CallAction::Transfer { to } => CallUpdate::Twiml(Response::new().dial(Dial::new(to))),
+        };
+        tokio::spawn(
+            async move {
+                if let Err(e) = rest.update_call(&sid, &update).await {
+                    m::provider_error("twilio");
+                    warn!(error = %e, "Twilio call update failed");
+                }
+            }
+            .in_current_span(),
+        );
+    }
+
+    /// The TTS session failed or ended mid-call: opens a new one and synthesises the sentences
+    /// still owed on it. A sentence that cannot be synthesised even then is skipped: a
+    /// `Flushed` follow-up input tells the engine, so the call goes on rather than falling
+    /// silent. Callers run [`Call::execute`] afterwards to deliver the follow-ups.
+    async fn reopen_tts(&mut self) {
+        let pending: Vec<(GenerationId, String)> = self.tts_pending.drain(..).collect();
+        match self.services.tts.open().await {
+            Ok(session) => {
+                let old = std::mem::replace(&mut self.tts, session.stream);
+                self.tts_events = session.events;
+                self.tts_alive = true;
+                tokio::spawn(async move {
+                    let _ = old.close().await;
+                });
+                for (generation, text) in pending {
+                    match synthesize(self.tts.as_mut(), generation, &text).await {
+                        Ok(()) => self.tts_pending.push_back((generation, text)),
+                        Err(e) => {
+                            m::provider_error("tts");
+                            warn!(error = %e, "text-to-speech failed again; the sentence is skipped");
+                            self.follow_ups
+                                .push(Input::Tts(TtsEvent::Flushed { generation }));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                m::provider_error("tts");
+                warn!(error = %e, "text-to-speech cannot be reopened; pending sentences are skipped");
+                // The next sentence tries to reopen again.
+                self.tts_alive = false;
+                for (generation, _) in pending {
+                    self.follow_ups
+                        .push(Input::Tts(TtsEvent::Flushed { generation }));
+                }
+            }
+        }
+    }
+
+    async fn session(&mut self, update: SessionUpdate) {
+        self.services
+            .sessions
+            .update(self.call_sid.as_str(), update)
+            .await;
+    }
+
+    async fn close(self) {
+        let Self {
+            services,
+            call_sid,
+            stt,
+            tts,
+            dialogue,
+            dialogue_task,
+            turns,
+            turn_task,
+            current,
+            outbound,
+            ..
+        } = self;
+        if let Some((_, token)) = current {
+            token.cancel();
+        }
+        drop(outbound);
+        if let Err(e) = stt.close().await {
+            debug!(error = %e, "closing speech-to-text");
+        }
+        if let Err(e) = tts.close().await {
+            debug!(error = %e, "closing text-to-speech");
+        }
+        // The dialogue task finishes its current reply (writes complete), then ends the call
+        // log; the turn writer flushes every committed turn first.
+        drop(dialogue);
+        drop(turns);
+        let _ = turn_task.await;
+        let _ = dialogue_task.await;
+        services.sessions.end(call_sid.as_str()).await;
+    }
+}
+
+/// Speaks and flushes one sentence tagged with `generation`.
+async fn synthesize(
+    tts: &mut dyn TtsStream,
+    generation: GenerationId,
+    text: &str,
+) -> Result<(), otto_speech::SpeechError> {
+    tts.speak(text).await?;
+    tts.flush(generation).await
+}
+
+/// Runs reply generations one at a time and forwards their events; ends the call log when
+/// the runner drops its sender.
+async fn dialogue_loop(
+    mut conversation: Conversation,
+    mut commands: mpsc::UnboundedReceiver<DialogueCmd>,
+    replies: mpsc::Sender<(GenerationId, ReplyMsg)>,
+) {
+    while let Some(cmd) = commands.recv().await {
+        match cmd {
+            DialogueCmd::Reply {
+                generation,
+                input,
+                cancel,
+            } => {
+                if cancel.is_cancelled() {
+                    let _ = replies.send((generation, ReplyMsg::Done)).await;
+                    continue;
+                }
+                let (sink_tx, mut sink_rx) = mpsc::channel(16);
+                let reply = async {
+                    let sink = sink_tx;
+                    let result = conversation.reply(&input, &sink, &cancel).await;
+                    drop(sink);
+                    result
+                };
+                let forward = async {
+                    while let Some(event) = sink_rx.recv().await {
+                        if replies
+                            .send((generation, ReplyMsg::Event(event)))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                };
+                let (result, ()) = tokio::join!(reply, forward);
+                let msg = match result {
+                    Ok(()) => ReplyMsg::Done,
+                    Err(e) => {
+                        m::provider_error("dialogue");
+                        warn!(error = %e, "reply failed");
+                        ReplyMsg::Failed
+                    }
+                };
+                let _ = replies.send((generation, msg)).await;
+            }
+            DialogueCmd::Truncated(heard) => conversation.truncated(&heard),
+        }
+    }
+    if let Err(e) = conversation.end().await {
+        warn!(error = %e, "could not end the call log");
+    }
+}
+
+/// Writes finished turns to the call log in order, each under a deadline.
+async fn turn_writer(
+    store: Arc<dyn Store>,
+    call_id: Id,
+    mut turns: mpsc::UnboundedReceiver<NewTurn>,
+) {
+    while let Some(turn) = turns.recv().await {
+        match tokio::time::timeout(STORE_TIMEOUT, store.append_turn(call_id, &turn)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warn!(error = %e, "turn not written to the call log"),
+            Err(_) => warn!("turn not written to the call log: store timed out"),
+        }
+    }
+}

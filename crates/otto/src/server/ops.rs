@@ -1,0 +1,79 @@
+//! Operations endpoints: `/health` (the process answers), `/ready` (the database and, when
+//! configured, Redis answer within a deadline) and `/metrics` (Prometheus text format).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use super::AppState;
+
+/// Deadline of each readiness check.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("otto_turn_stage_seconds".into()),
+                &[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+                ],
+            )
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (e.g. by a test harness): keep serving
+        // this one's (empty) view rather than failing.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// `GET /health`: 200 while the process runs.
+pub async fn health() -> &'static str {
+    "ok"
+}
+
+/// `GET /ready`: 200 when the database (and Redis, when configured) answer; 503 naming what
+/// failed otherwise.
+pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let mut failed = Vec::new();
+    let store = state.calls.shop.store();
+    match tokio::time::timeout(READY_TIMEOUT, store.customer(0)).await {
+        Ok(Ok(_)) => {}
+        _ => failed.push("database"),
+    }
+    if !state.config.redis_url.trim().is_empty() {
+        match tokio::time::timeout(READY_TIMEOUT, state.calls.sessions.ping()).await {
+            Ok(Ok(())) => {}
+            _ => failed.push("redis"),
+        }
+    }
+    if state.shutting_down.is_cancelled() {
+        failed.push("shutting down");
+    }
+    if failed.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}", failed.join(", ")),
+        )
+            .into_response()
+    }
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+pub async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        prometheus().render(),
+    )
+        .into_response()
+}

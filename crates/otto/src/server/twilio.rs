@@ -1,0 +1,232 @@
+//! Twilio's side of the server: the incoming-call webhook, status callbacks and the Media
+//! Streams WebSocket (`shared/protocols/twilio.md` sections a, b, c.1 and d).
+//!
+//! Every request is checked against `X-Twilio-Signature` (unless validation is switched off):
+//! webhooks over the public URL and their form parameters, the media upgrade over the exact
+//! `wss://` stream URL we put in the TwiML. A bad signature gets 403 and a log line.
+//! Call data reaches the media socket as `<Parameter>`s, because Twilio drops query strings
+//! from stream URLs.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use otto_core::records::CallDirection;
+use otto_store::{CallEnd, NewCall};
+use otto_twilio::media::MAX_MESSAGE_BYTES;
+use otto_twilio::signature::SIGNATURE_HEADER;
+use otto_twilio::twiml::{self, Say, Stream};
+use otto_twilio::webhook::{IncomingCall, Party, StatusCallback, parse_form};
+use tracing::{info, warn};
+
+use super::AppState;
+use crate::call::runner;
+
+/// What the caller hears when Otto is at its call limit or shutting down.
+fn busy_twiml(shop: &str) -> twiml::Response {
+    twiml::Response::new()
+        .say(Say::new(format!(
+            "Thanks for calling {shop}. All of our lines are busy right now. Please call back in a few minutes. Goodbye."
+        )))
+        .hangup()
+}
+
+fn xml(response: &twiml::Response) -> Response {
+    match response.to_xml() {
+        Ok(body) => ([(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], body).into_response(),
+        Err(e) => {
+            warn!(error = %e, "TwiML could not be written");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Rejection of a request whose signature does not validate.
+const FORBIDDEN: (StatusCode, &str) = (StatusCode::FORBIDDEN, "invalid signature");
+
+/// Checks the signature of a form webhook; `Err` is the response to send.
+fn check_form(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<(), (StatusCode, &'static str)> {
+    let Some(validator) = &state.validator else {
+        return Ok(());
+    };
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let url = format!("{}{}", state.public_url(), path);
+    let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    validator.validate_form(&url, params, header).map_err(|e| {
+        warn!(error = %e, path = uri.path(), "webhook rejected: bad signature");
+        FORBIDDEN
+    })
+}
+
+/// Parses a webhook form, checks its signature, then reads it with `read`: 400 for a
+/// malformed body or form, 403 for a bad signature (checked before the fields are trusted).
+fn signed_form<T>(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    read: impl FnOnce(&[(String, String)]) -> Result<T, otto_twilio::TwilioError>,
+) -> Result<T, (StatusCode, String)> {
+    let bad = |e: otto_twilio::TwilioError| (StatusCode::BAD_REQUEST, e.to_string());
+    let params = parse_form(body).map_err(bad)?;
+    check_form(state, uri, headers, &params).map_err(|(code, why)| (code, why.to_string()))?;
+    read(&params).map_err(bad)
+}
+
+fn party_text(p: &Party) -> Option<String> {
+    match p {
+        Party::Phone(n) => Some(n.as_str().to_string()),
+        Party::OtherNumber(n) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// `POST /twilio/voice`: answers an incoming call with `<Connect><Stream>`, or a polite busy
+/// message when Otto is at its call limit or shutting down.
+pub async fn voice(
+    State(state): State<Arc<AppState>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = match signed_form(&state, &uri, &headers, &body, IncomingCall::from_form) {
+        Ok(c) => c.call,
+        Err(r) => return r.into_response(),
+    };
+    let from = party_text(&incoming.from);
+    let to = party_text(&incoming.to).unwrap_or_default();
+    let store = state.calls.shop.store();
+    // The call log exists from the first webhook, so status callbacks always find it.
+    let log = store
+        .start_call(&NewCall {
+            call_sid: incoming.call_sid.as_str().to_string(),
+            direction: CallDirection::Inbound,
+            from: from.clone().unwrap_or_else(|| "anonymous".into()),
+            to: to.clone(),
+            started_at: Utc::now(),
+            customer_id: None,
+        })
+        .await;
+    if let Err(e) = log {
+        warn!(error = %e, "call log not started");
+    }
+    let shop = &state.calls.shop.config().name;
+    if state.shutting_down.is_cancelled() || state.permits.available_permits() == 0 {
+        info!(
+            call_sid = incoming.call_sid.as_str(),
+            "busy: at the call limit"
+        );
+        let _ = store
+            .end_call(
+                incoming.call_sid.as_str(),
+                &CallEnd {
+                    ended_at: Utc::now(),
+                    outcome: Some("busy".into()),
+                    summary: None,
+                    customer_id: None,
+                },
+            )
+            .await;
+        return xml(&busy_twiml(shop));
+    }
+    let mut stream = Stream::new(state.stream_url()).parameter("to", to);
+    if let Some(f) = from {
+        stream = stream.parameter("from", f);
+    }
+    info!(call_sid = incoming.call_sid.as_str(), from = %incoming.from.masked(), "incoming call");
+    xml(&twiml::Response::new().connect(stream).say(Say::new(
+        "Sorry, we could not connect your call. Please try again in a moment.",
+    )))
+}
+
+/// `POST /twilio/status`: call status callbacks. A terminal status ends the call log
+/// (idempotent: repeated or out-of-order callbacks change nothing once it has ended).
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let callback = match signed_form(&state, &uri, &headers, &body, StatusCallback::from_form) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    if callback.call.status.is_terminal() {
+        let store = state.calls.shop.store();
+        // The first end wins: a repeated or late terminal callback must not replace the
+        // outcome the conversation (or an earlier callback) recorded.
+        if let Ok(Some(log)) = store.call_by_sid(callback.call.call_sid.as_str()).await
+            && log.ended_at.is_some()
+        {
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        let ended_at = callback
+            .timestamp
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        let outcome = match callback.call.status.as_str() {
+            "completed" => None, // the conversation records the real outcome
+            other => Some(other.replace('-', "_")),
+        };
+        let end = CallEnd {
+            ended_at,
+            outcome,
+            summary: None,
+            customer_id: None,
+        };
+        match store.end_call(callback.call.call_sid.as_str(), &end).await {
+            Ok(_) => {}
+            Err(otto_store::StoreError::NotFound { .. }) => {
+                info!("status callback for a call we never answered");
+            }
+            Err(e) => {
+                warn!(error = %e, "status callback not recorded");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /twilio/media`: the Media Streams WebSocket. The upgrade is signature-checked over the
+/// stream URL; each accepted socket runs one call while holding a call permit.
+pub async fn media(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Some(validator) = &state.validator {
+        let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+        if let Err(e) = validator.validate_form(&state.stream_url(), &[], header) {
+            warn!(error = %e, "media stream rejected: bad signature");
+            return FORBIDDEN.into_response();
+        }
+    }
+    if state.shutting_down.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    let Ok(permit) = state.permits.clone().try_acquire_owned() else {
+        warn!("media stream refused: at the call limit");
+        return (StatusCode::SERVICE_UNAVAILABLE, "at the call limit").into_response();
+    };
+    let calls = state.calls.clone();
+    let end_calls = state.end_calls.clone();
+    let tasks = state.tasks.clone();
+    ws.read_buffer_size(otto_twilio::media::READ_BUFFER_BYTES)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            tasks.track_future(async move {
+                runner::run(calls, socket, end_calls).await;
+                drop(permit);
+            })
+        })
+}

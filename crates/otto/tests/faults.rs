@@ -1,0 +1,177 @@
+//! Vendor faults during whole calls over the Twilio protocol: the live STT socket dropping
+//! mid-call, text-to-speech failing, and the LLM stalling past the turn deadline. Each call
+//! must go on and still book; speech runs through the Deepgram fakes, the LLM through the
+//! OpenAI fake, all selected by configuration as in production.
+
+mod common;
+mod vendors;
+
+use chrono::Utc;
+use otto_core::records::Speaker;
+use otto_fakes::openai::{FakeOpenAi, FakeReply, sse};
+use otto_providers::openai::OpenAiConfig;
+use otto_twilio::sim::{CallerAudio, SimEvent, SimRecord, run_call};
+
+use common::{TestApp, jordan, spawn_app, speakable_slot};
+use vendors::{Deepgram, assert_no_protocol_errors, call_log, sim, speak, wait_reply};
+
+/// Scripts the STT fake with a booking conversation for `when` and runs the call.
+async fn booking_call(app: &TestApp, dg: &Deepgram, when: &str) -> SimRecord {
+    dg.stt
+        .push_utterance(&format!("I need an oil change on {when}."));
+    dg.stt.push_utterance("Yes, please.");
+    let script = [
+        wait_reply(),
+        speak(1_000),
+        wait_reply(),
+        speak(600),
+        wait_reply(),
+    ];
+    let record = run_call(&sim(app), CallerAudio::script(script))
+        .await
+        .expect("the call runs");
+    println!("{record}");
+    record
+}
+
+/// The call booked the slot the caller asked for, and its log says so.
+async fn assert_booked(app: &TestApp, record: &SimRecord, start: chrono::DateTime<Utc>) {
+    let store = app.shop.store();
+    let customer = store.customer_by_phone(&jordan()).await.unwrap().unwrap();
+    let upcoming = app.shop.upcoming(customer.id, Utc::now()).await.unwrap();
+    assert_eq!(upcoming.len(), 1, "one booking: {upcoming:?}\n{record}");
+    assert_eq!(upcoming[0].start, start, "booked the time asked for");
+    let call = call_log(app, record).await;
+    assert_eq!(call.call.outcome.as_deref(), Some("booked"), "{call:?}");
+}
+
+/// How many times Otto started playing audio to the caller.
+fn replies_heard(record: &SimRecord) -> usize {
+    record
+        .events
+        .iter()
+        .filter(|e| matches!(e.event, SimEvent::PlaybackStarted))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stt_socket_dropping_mid_call_reconnects_and_the_call_books() {
+    let dg = Deepgram::start().await;
+    // The first listen socket dies (no close frame) after 1 s of caller audio, while the
+    // greeting plays.
+    dg.stt.drop_connections_after(1, 8_000);
+    let app = spawn_app(|c| dg.apply(c)).await;
+    let (start, when) = speakable_slot(&app.shop).await;
+
+    let record = booking_call(&app, &dg, &when).await;
+    assert_no_protocol_errors(&record);
+
+    let connections = dg.stt.connections();
+    assert!(connections.len() >= 2, "reconnected: {connections:?}");
+    assert_eq!(connections[0].ended, Some("dropped"), "{connections:?}");
+    assert!(
+        connections[1].audio_bytes > 0,
+        "audio flows on the new socket"
+    );
+    assert_booked(&app, &record, start).await;
+    app.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_tts_socket_falls_back_to_rest_for_the_whole_call() {
+    let dg = Deepgram::start().await;
+    // Every streaming TTS upgrade is refused with 503: each sentence goes over REST.
+    dg.tts.refuse_ws(Some(503));
+    let app = spawn_app(|c| dg.apply(c)).await;
+    let (start, when) = speakable_slot(&app.shop).await;
+
+    let record = booking_call(&app, &dg, &when).await;
+    assert_no_protocol_errors(&record);
+
+    assert!(
+        dg.tts.ws_messages().is_empty(),
+        "no TTS socket was accepted"
+    );
+    let rest = dg.tts.rest_requests();
+    assert!(
+        rest.len() >= 3,
+        "every reply synthesised over REST: {rest:?}"
+    );
+    assert_booked(&app, &record, start).await;
+    assert!(
+        replies_heard(&record) >= 3,
+        "the caller heard the greeting, the question and the confirmation:\n{record}"
+    );
+    app.server.shutdown().await.unwrap();
+}
+
+/// One failed REST synthesis ends that Deepgram TTS session; the call runner opens a new
+/// one and goes on speaking (a regression test: Otto once stayed silent for the rest of the
+/// call and hung up after the silence reprompts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_tts_request_does_not_silence_the_rest_of_the_call() {
+    let dg = Deepgram::start().await;
+    dg.tts.refuse_ws(Some(503));
+    // The first REST synthesis (the greeting) fails with a server error.
+    dg.tts.fail_next_rest(500);
+    let app = spawn_app(|c| dg.apply(c)).await;
+    let (start, when) = speakable_slot(&app.shop).await;
+
+    let record = booking_call(&app, &dg, &when).await;
+    assert_no_protocol_errors(&record);
+
+    let rest = dg.tts.rest_requests();
+    assert!(rest.len() >= 2, "REST used after the failure: {rest:?}");
+    assert_booked(&app, &record, start).await;
+    assert!(
+        replies_heard(&record) >= 2,
+        "Otto kept speaking after a TTS failure:\n{record}"
+    );
+    app.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_llm_missing_the_turn_deadline_falls_back_to_the_rules() {
+    let dg = Deepgram::start().await;
+    let llm = FakeOpenAi::start().await;
+    // Every model request stalls before its first byte of content, far past the deadline.
+    for _ in 0..8 {
+        llm.push(FakeReply::sse(sse::says("Sure, I can help with that.")).stall_after(0, 30_000));
+    }
+    let llm_config = OpenAiConfig {
+        base_url: llm.base_url(),
+        max_retries: 0,
+        ..OpenAiConfig::default()
+    };
+    let app = spawn_app(|c| {
+        dg.apply(c);
+        c.llm = Some(llm_config);
+        c.llm_dialogue.turn_deadline_ms = 600;
+    })
+    .await;
+    let (start, when) = speakable_slot(&app.shop).await;
+
+    let record = booking_call(&app, &dg, &when).await;
+    assert_no_protocol_errors(&record);
+
+    assert!(!llm.requests().is_empty(), "the LLM was asked first");
+    assert_booked(&app, &record, start).await;
+    let call = call_log(&app, &record).await;
+    assert!(
+        call.turns
+            .iter()
+            .all(|t| !t.text.contains("Sure, I can help")),
+        "nothing of the stalled model reply was used: {:?}",
+        call.turns
+    );
+    assert!(
+        call.turns
+            .iter()
+            .filter(|t| t.speaker == Speaker::Agent)
+            .count()
+            >= 3,
+        "the rules answered every turn: {:?}",
+        call.turns
+    );
+    app.server.shutdown().await.unwrap();
+}

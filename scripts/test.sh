@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, then every test in the workspace.
+# Installs missing system packages and puts the local speech model in place first.
+# PostgreSQL and Redis tests run when OTTO_TEST_DATABASE_URL / OTTO_TEST_REDIS_URL are set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo run --quiet -p otto -- models fetch
+cargo test --workspace
