@@ -11,8 +11,8 @@ use std::time::Duration;
 use otto_core::records::Speaker;
 use otto_twilio::sim::{CallerAudio, CallerStep, SimEvent, run_call};
 
-use common::spawn_app;
-use vendors::{Deepgram, assert_no_protocol_errors, call_log, sim, speak, wait_reply};
+use common::{assert_no_protocol_errors, call_log, spawn_app};
+use vendors::{Deepgram, sim, speak, wait_reply};
 
 /// The `Speak` texts Otto sent on a TTS socket before its first `Clear`: the reply that was
 /// being synthesised when the caller barged in, in full.

@@ -7,29 +7,9 @@ mod vendors;
 
 use chrono::Utc;
 use otto_core::records::AppointmentStatus;
-use otto_twilio::sim::{CallerAudio, SimRecord, run_call};
 
-use common::{TestApp, book_for_jordan, jordan, spawn_app};
-use vendors::{Deepgram, assert_no_protocol_errors, call_log, sim, speak, wait_reply};
-
-/// The caller says `first`, waits, confirms with `second`, waits, and hangs up.
-async fn two_line_call(app: &TestApp, dg: &Deepgram, first: &str, second: &str) -> SimRecord {
-    dg.stt.push_utterance(first);
-    dg.stt.push_utterance(second);
-    let script = [
-        wait_reply(),
-        speak(1_000),
-        wait_reply(),
-        speak(600),
-        wait_reply(),
-    ];
-    let record = run_call(&sim(app), CallerAudio::script(script))
-        .await
-        .expect("the call runs");
-    println!("{record}");
-    assert_no_protocol_errors(&record);
-    record
-}
+use common::{appointment, book_for_jordan, call_log, jordan, spawn_app};
+use vendors::{Deepgram, two_turn_call};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_moves_an_appointment_to_the_time_asked_for() {
@@ -37,7 +17,7 @@ async fn a_call_moves_an_appointment_to_the_time_asked_for() {
     let app = spawn_app(|c| dg.apply(c)).await;
     let (booked, (new_start, new_when)) = book_for_jordan(&app.shop).await;
 
-    let record = two_line_call(
+    let record = two_turn_call(
         &app,
         &dg,
         &format!("I need to move my appointment to {new_when}."),
@@ -45,11 +25,11 @@ async fn a_call_moves_an_appointment_to_the_time_asked_for() {
     )
     .await;
 
-    let store = app.shop.store();
-    let moved = store.appointment(booked.id).await.unwrap().expect("kept");
+    let moved = appointment(&app, booked.id).await;
     assert_eq!(moved.start, new_start, "moved to {new_when}\n{record}");
     assert_eq!(moved.status, AppointmentStatus::Scheduled);
     assert_eq!(moved.service, booked.service);
+    let store = app.shop.store();
     let customer = store.customer_by_phone(&jordan()).await.unwrap().unwrap();
     let upcoming = app.shop.upcoming(customer.id, Utc::now()).await.unwrap();
     assert_eq!(upcoming.len(), 1, "moved, not copied: {upcoming:?}");
@@ -68,10 +48,9 @@ async fn a_call_cancels_an_appointment_after_confirming() {
     let app = spawn_app(|c| dg.apply(c)).await;
     let (booked, _) = book_for_jordan(&app.shop).await;
 
-    let record = two_line_call(&app, &dg, "Please cancel my appointment.", "Yes.").await;
+    let record = two_turn_call(&app, &dg, "Please cancel my appointment.", "Yes.").await;
 
-    let store = app.shop.store();
-    let after = store.appointment(booked.id).await.unwrap().expect("kept");
+    let after = appointment(&app, booked.id).await;
     assert_eq!(after.status, AppointmentStatus::Cancelled, "{record}");
     assert_eq!(after.start, booked.start);
     let call = call_log(&app, &record).await;
@@ -85,15 +64,9 @@ async fn declining_the_cancellation_keeps_the_appointment() {
     let app = spawn_app(|c| dg.apply(c)).await;
     let (booked, _) = book_for_jordan(&app.shop).await;
 
-    let record = two_line_call(&app, &dg, "Please cancel my appointment.", "No, keep it.").await;
+    let record = two_turn_call(&app, &dg, "Please cancel my appointment.", "No, keep it.").await;
 
-    let after = app
-        .shop
-        .store()
-        .appointment(booked.id)
-        .await
-        .unwrap()
-        .expect("kept");
+    let after = appointment(&app, booked.id).await;
     assert_eq!(after.status, AppointmentStatus::Scheduled, "{record}");
     assert_eq!(after.start, booked.start);
     app.server.shutdown().await.unwrap();

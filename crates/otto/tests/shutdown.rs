@@ -11,8 +11,8 @@ use chrono::Utc;
 use otto_twilio::sim::{CallerAudio, CallerStep, SimEvent, SimRecord, run_call};
 use tokio::time::{Instant, sleep, timeout};
 
-use common::{TestApp, jordan, spawn_app, speakable_slot};
-use vendors::{Deepgram, assert_no_protocol_errors, sim, speak, wait_reply};
+use common::{TestApp, assert_no_protocol_errors, jordan, spawn_app, speakable_slot};
+use vendors::{Deepgram, sim, speak, wait_reply};
 
 /// Waits until the server holds `n` live calls (call permits taken).
 async fn wait_for_live_calls(app: &TestApp, n: usize) {

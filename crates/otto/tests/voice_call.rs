@@ -11,10 +11,13 @@ use chrono::Utc;
 use otto_core::records::{AppointmentStatus, BookingSource, Speaker};
 use otto_speech::tts::flite::Voice;
 use otto_speech::tts::local::synthesize_mulaw;
-use otto_twilio::sim::{CallerAudio, CallerStep, SimConfig, SimEvent, SimRecord, run_call};
+use otto_twilio::sim::{CallerAudio, CallerStep, SimConfig, SimRecord, run_call};
 use secrecy::SecretString;
 
-use common::{AUTH_TOKEN, JORDAN, book_for_jordan, jordan, spawn_app, speakable_slot};
+use common::{
+    AUTH_TOKEN, JORDAN, appointment, assert_no_protocol_errors, book_for_jordan, call_log, jordan,
+    spawn_app, speakable_slot,
+};
 
 fn say(text: &str) -> CallerStep {
     CallerStep::Speak(synthesize_mulaw(text, Voice::Kal).expect("flite synthesises"))
@@ -64,12 +67,7 @@ async fn a_spoken_call_books_an_appointment() {
     assert_eq!(a.status, AppointmentStatus::Scheduled);
 
     // The call log holds the conversation, committed turn by turn.
-    let log = store
-        .call_by_sid(record.call_sid.as_str())
-        .await
-        .unwrap()
-        .expect("call log");
-    let call = store.call_with_turns(log.id).await.unwrap().unwrap();
+    let call = call_log(&app, &record).await;
     let caller_turns: Vec<&str> = call
         .turns
         .iter()
@@ -86,13 +84,7 @@ async fn a_spoken_call_books_an_appointment() {
     );
     assert_eq!(call.call.outcome.as_deref(), Some("booked"));
     // Twilio behaviour held: every mark Otto sent was echoed, nothing was rejected.
-    assert!(
-        !record
-            .events
-            .iter()
-            .any(|e| matches!(e.event, SimEvent::ProtocolError { .. })),
-        "{record}"
-    );
+    assert_no_protocol_errors(&record);
     app.server.shutdown().await.unwrap();
 }
 
@@ -107,24 +99,12 @@ async fn spoken_call(app: &common::TestApp, lines: &[&str]) -> SimRecord {
         .await
         .expect("the call runs");
     println!("{record}");
-    assert!(
-        !record
-            .events
-            .iter()
-            .any(|e| matches!(e.event, SimEvent::ProtocolError { .. })),
-        "{record}"
-    );
+    assert_no_protocol_errors(&record);
     record
 }
 
 async fn outcome(app: &common::TestApp, record: &SimRecord) -> Option<String> {
-    let store = app.shop.store();
-    let log = store
-        .call_by_sid(record.call_sid.as_str())
-        .await
-        .unwrap()
-        .expect("call log");
-    log.outcome
+    call_log(app, record).await.call.outcome
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,13 +119,7 @@ async fn a_spoken_call_moves_an_appointment() {
         ],
     )
     .await;
-    let moved = app
-        .shop
-        .store()
-        .appointment(booked.id)
-        .await
-        .unwrap()
-        .expect("kept");
+    let moved = appointment(&app, booked.id).await;
     assert_eq!(moved.start, new_start, "moved to {new_when}\n{record}");
     assert_eq!(moved.status, AppointmentStatus::Scheduled);
     assert_eq!(outcome(&app, &record).await.as_deref(), Some("rescheduled"));
@@ -157,13 +131,7 @@ async fn a_spoken_call_cancels_an_appointment() {
     let app = spawn_app(|_| {}).await;
     let (booked, _) = book_for_jordan(&app.shop).await;
     let record = spoken_call(&app, &["Please cancel my appointment.", "Yes."]).await;
-    let after = app
-        .shop
-        .store()
-        .appointment(booked.id)
-        .await
-        .unwrap()
-        .expect("kept");
+    let after = appointment(&app, booked.id).await;
     assert_eq!(after.status, AppointmentStatus::Cancelled, "{record}");
     assert_eq!(outcome(&app, &record).await.as_deref(), Some("cancelled"));
     app.server.shutdown().await.unwrap();

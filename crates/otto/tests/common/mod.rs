@@ -154,3 +154,41 @@ pub async fn book_for_jordan(
 pub fn jordan() -> PhoneNumber {
     PhoneNumber::parse(JORDAN).unwrap()
 }
+
+/// Fails with the timeline when Otto sent anything Twilio would reject.
+pub fn assert_no_protocol_errors(record: &otto_twilio::sim::SimRecord) {
+    assert!(
+        !record
+            .events
+            .iter()
+            .any(|e| matches!(e.event, otto_twilio::sim::SimEvent::ProtocolError { .. })),
+        "protocol error on the media stream:\n{record}"
+    );
+}
+
+/// The stored call log and its turns for a simulated call.
+pub async fn call_log(
+    app: &TestApp,
+    record: &otto_twilio::sim::SimRecord,
+) -> otto_store::CallRecord {
+    let store = app.shop.store();
+    let log = store
+        .call_by_sid(record.call_sid.as_str())
+        .await
+        .unwrap()
+        .expect("the call log exists");
+    store.call_with_turns(log.id).await.unwrap().unwrap()
+}
+
+/// An appointment as stored now (it must exist).
+pub async fn appointment(
+    app: &TestApp,
+    id: otto_core::records::Id,
+) -> otto_core::records::Appointment {
+    app.shop
+        .store()
+        .appointment(id)
+        .await
+        .unwrap()
+        .expect("the appointment is kept")
+}

@@ -11,10 +11,10 @@ use std::time::Duration;
 use otto::config::Config;
 use otto_fakes::deepgram::{FakeDeepgramStt, FakeDeepgramTts};
 use otto_providers::deepgram::DeepgramConfig;
-use otto_twilio::sim::{CallerStep, SimConfig, SimEvent, SimRecord};
+use otto_twilio::sim::{CallerAudio, CallerStep, SimConfig, SimRecord, run_call};
 use secrecy::SecretString;
 
-use crate::common::{AUTH_TOKEN, JORDAN, TestApp};
+use crate::common::{AUTH_TOKEN, JORDAN, TestApp, assert_no_protocol_errors};
 
 /// The API key both Deepgram fakes accept.
 pub const DEEPGRAM_KEY: &str = "test-deepgram-key";
@@ -86,24 +86,22 @@ pub fn sim(app: &TestApp) -> SimConfig {
     config
 }
 
-/// Fails with the timeline when Otto sent anything Twilio would reject.
-pub fn assert_no_protocol_errors(record: &SimRecord) {
-    assert!(
-        !record
-            .events
-            .iter()
-            .any(|e| matches!(e.event, SimEvent::ProtocolError { .. })),
-        "protocol error on the media stream:\n{record}"
-    );
-}
-
-/// The stored call log and its turns for a simulated call.
-pub async fn call_log(app: &TestApp, record: &SimRecord) -> otto_store::CallRecord {
-    let store = app.shop.store();
-    let log = store
-        .call_by_sid(record.call_sid.as_str())
+/// The caller waits for the greeting, says `first` (as the STT fake will transcribe it),
+/// waits, says `second`, waits for the reply and hangs up. Fails on any protocol error.
+pub async fn two_turn_call(app: &TestApp, dg: &Deepgram, first: &str, second: &str) -> SimRecord {
+    dg.stt.push_utterance(first);
+    dg.stt.push_utterance(second);
+    let script = [
+        wait_reply(),
+        speak(1_000),
+        wait_reply(),
+        speak(600),
+        wait_reply(),
+    ];
+    let record = run_call(&sim(app), CallerAudio::script(script))
         .await
-        .unwrap()
-        .expect("the call log exists");
-    store.call_with_turns(log.id).await.unwrap().unwrap()
+        .expect("the call runs");
+    println!("{record}");
+    assert_no_protocol_errors(&record);
+    record
 }
