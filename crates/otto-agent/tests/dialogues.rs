@@ -701,6 +701,15 @@ async fn upcoming_cancel_and_reschedule() {
             "2025-03-13 14:00",
         ),
         (
+            // The day turned down is not the day asked for.
+            &[
+                "I need to reschedule",
+                "I can't make Wednesday, can we do Friday at 2",
+                "yes",
+            ][..],
+            "2025-03-14 14:00",
+        ),
+        (
             &[
                 "can I push my Wednesday oil change to Friday at 11am",
                 "yes",

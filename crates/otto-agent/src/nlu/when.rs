@@ -34,13 +34,26 @@ pub struct When {
 }
 
 /// Finds a date and a time of day in `text`, relative to `today` (see the module docs).
+/// A clause that turns a day down ("I can't make Wednesday, can we do Friday at 2") says
+/// nothing about when: only the other clauses are read.
 pub fn when(text: &str, today: NaiveDate) -> When {
-    let t = super::tokens(text);
+    let t: Vec<String> = super::clauses(text)
+        .into_iter()
+        .filter(|clause| !clause.iter().any(|w| NEGATIONS.contains(&w.as_str())))
+        .flatten()
+        .collect();
     When {
         date: date(&t, today),
         time: time(&t),
     }
 }
+
+/// Words that make a clause a refusal ("can't make it Wednesday", "Thursday doesn't work",
+/// "not Monday"). "Don't" and "isn't" are left out: they start questions that ask for a day
+/// ("don't you have anything Tuesday?").
+const NEGATIONS: [&str; 10] = [
+    "not", "can't", "cant", "cannot", "won't", "wont", "doesn't", "doesnt", "couldn't", "unable",
+];
 
 fn weekday(w: &str) -> Option<Weekday> {
     Some(match w {
@@ -277,6 +290,20 @@ mod tests {
         assert_eq!(when("the day after tomorrow", today()).date, d(3, 12));
         assert_eq!(when("today if possible", today()).date, d(3, 10));
         assert_eq!(when("sometime next week", today()).date, d(3, 17));
+    }
+
+    #[test]
+    fn a_day_turned_down_is_not_the_day_asked_for() {
+        let w = when("I can't make Wednesday, can we do Friday at 2", today());
+        assert_eq!((w.date, w.time), (d(3, 14), at(14, 0)));
+        let w = when("Not Tuesday. Thursday morning works.", today());
+        assert_eq!((w.date, w.time), (d(3, 13), Some(TimeOfDay::Morning)));
+        assert_eq!(when("I cannot do Monday", today()), When::default());
+        assert_eq!(when("No, Tuesday is better", today()).date, d(3, 11));
+        let w = when("Thursday doesn't work for me, how about Friday?", today());
+        assert_eq!(w.date, d(3, 14));
+        let asks = when("Don't you have anything on Tuesday?", today());
+        assert_eq!(asks.date, d(3, 11));
     }
 
     #[test]
