@@ -194,6 +194,19 @@ impl RuleDialogue {
         }
     }
 
+    /// Takes a day or time said in `text` as the booking's new preference; a time alone
+    /// stays on the day of the `offered` slot. False when `text` names neither.
+    fn retime(&mut self, ctx: &CallerContext, text: &str, offered: &SlotView) -> bool {
+        let new = nlu::when(text, ctx.today());
+        if new.date.is_none() && new.time.is_none() {
+            return false;
+        }
+        let offered_day = offered.at.with_timezone(&ctx.tz()).date_naive();
+        self.draft.date = new.date.or(Some(offered_day));
+        self.draft.time = new.time;
+        true
+    }
+
     fn booking_summary(&self, ctx: &CallerContext, slot: &SlotView) -> String {
         let service = self
             .draft
@@ -236,6 +249,10 @@ impl RuleDialogue {
                 }
                 None => None,
             },
+            // "Actually, make it 2 p.m.": a new time, not an answer.
+            Stage::ConfirmBooking(slot) if yn != Some(true) && self.retime(ctx, text, &slot) => {
+                Some(self.advance_booking(ctx, Vec::new()).await)
+            }
             Stage::ConfirmBooking(slot) => match yn {
                 Some(true) => Some(self.book(ctx, slot).await),
                 Some(false) => {

@@ -403,6 +403,27 @@ const BOOKINGS: &[BookCase] = &[
         service: "oil_change",
         start: "2025-03-17 08:00",
     },
+    BookCase {
+        // A new time while confirming is a new preference, on the offered day.
+        caller: KNOWN,
+        lines: &[
+            "I need an oil change on Thursday at 9",
+            "actually, make it 2 p.m.",
+            "yes",
+        ],
+        service: "oil_change",
+        start: "2025-03-13 14:00",
+    },
+    BookCase {
+        caller: KNOWN,
+        lines: &[
+            "I need an oil change on Thursday at 9",
+            "no, Friday at 10 would be better",
+            "yes",
+        ],
+        service: "oil_change",
+        start: "2025-03-14 10:00",
+    },
 ];
 
 #[tokio::test]
