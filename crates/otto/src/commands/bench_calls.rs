@@ -98,8 +98,6 @@ pub struct CallBenchReport {
     pub completed: usize,
     /// What went wrong in the others (at most one line per call).
     pub problems: Vec<String>,
-    /// The most calls Otto reported active at once (`otto_calls_active`).
-    pub peak_active: u64,
     /// Caller speech end → first reply frame, as Twilio sees it.
     pub turn: Latency,
     /// `turn` minus the fakes' fixed delays, ms.
@@ -110,8 +108,9 @@ pub struct CallBenchReport {
     pub frames: usize,
     /// Reply frames that arrived after playback had run dry mid-reply.
     pub late_frames: usize,
-    /// Frames Otto dropped towards Twilio, and towards the STT.
+    /// Frames Otto dropped towards Twilio (`otto_outbound_frames_dropped_total`).
     pub dropped_outbound: u64,
+    /// Caller frames Otto dropped towards the STT (`otto_stt_frames_dropped_total`).
     pub dropped_stt: u64,
     /// Wall time from the first call placed to the last call ended.
     pub wall: Duration,
@@ -121,8 +120,10 @@ pub struct CallBenchReport {
     pub bench_cpu: Duration,
     /// Otto's resident memory before the calls, bytes.
     pub rss_idle: u64,
-    /// Otto's resident memory at the sample with the most active calls, and those calls.
+    /// Otto's resident memory at the sample with the most active calls, bytes.
     pub rss_busy: u64,
+    /// The most calls Otto reported active at once (`otto_calls_active`, sampled every
+    /// 250 ms).
     pub busy_calls: u64,
 }
 
@@ -155,7 +156,7 @@ impl std::fmt::Display for CallBenchReport {
         writeln!(
             f,
             "  calls completed            {} of {} (peak {} active in Otto)",
-            self.completed, o.calls, self.peak_active
+            self.completed, o.calls, self.busy_calls
         )?;
         let line = |f: &mut std::fmt::Formatter<'_>, name: &str, l: &Latency, what: &str| {
             writeln!(
@@ -310,7 +311,6 @@ pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
     otto.stop().await;
 
     let mut report = summarise(&options, &records);
-    report.peak_active = busy_calls;
     report.busy_calls = busy_calls;
     report.rss_busy = rss_busy;
     report.rss_idle = idle.rss;
@@ -427,7 +427,6 @@ fn summarise(options: &CallBenchOptions, records: &[Result<SimRecord, String>]) 
         options: options.clone(),
         completed: records.len() - problems.len(),
         problems,
-        peak_active: 0,
         turn: Latency::from_durations(turns),
         added: Latency::from_ms(added),
         clear: Latency::from_durations(clears),
