@@ -12,7 +12,7 @@ use otto_twilio::sim::{CallerAudio, CallerStep, SimEvent, SimRecord, run_call};
 use tokio::time::{Instant, sleep, timeout};
 
 use common::{TestApp, assert_no_protocol_errors, jordan, spawn_app, speakable_slot};
-use vendors::{Deepgram, sim, speak, wait_reply};
+use vendors::{Deepgram, sim, two_turn_script, wait_reply};
 
 /// Waits until the server holds `n` live calls (call permits taken).
 async fn wait_for_live_calls(app: &TestApp, n: usize) {
@@ -42,16 +42,8 @@ async fn a_live_call_finishes_its_booking_while_the_server_shuts_down() {
         .push_utterance(&format!("I need an oil change on {when}."));
     dg.stt.push_utterance("Yes, please.");
     let first = sim(&app);
-    let live = tokio::spawn(async move {
-        let script = [
-            wait_reply(),
-            speak(1_000),
-            wait_reply(),
-            speak(600),
-            wait_reply(),
-        ];
-        run_call(&first, CallerAudio::script(script)).await
-    });
+    let live =
+        tokio::spawn(async move { run_call(&first, CallerAudio::script(two_turn_script())).await });
     wait_for_live_calls(&app, 1).await;
 
     let mut second = sim(&app);

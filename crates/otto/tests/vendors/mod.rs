@@ -86,19 +86,24 @@ pub fn sim(app: &TestApp) -> SimConfig {
     config
 }
 
-/// The caller waits for the greeting, says `first` (as the STT fake will transcribe it),
-/// waits, says `second`, waits for the reply and hangs up. Fails on any protocol error.
-pub async fn two_turn_call(app: &TestApp, dg: &Deepgram, first: &str, second: &str) -> SimRecord {
-    dg.stt.push_utterance(first);
-    dg.stt.push_utterance(second);
-    let script = [
+/// Waits for the greeting, speaks 1 s, waits for the reply, speaks 0.6 s, waits for the
+/// reply: two caller turns for the STT fake to transcribe.
+pub fn two_turn_script() -> [CallerStep; 5] {
+    [
         wait_reply(),
         speak(1_000),
         wait_reply(),
         speak(600),
         wait_reply(),
-    ];
-    let record = run_call(&sim(app), CallerAudio::script(script))
+    ]
+}
+
+/// The caller waits for the greeting, says `first` (as the STT fake will transcribe it),
+/// waits, says `second`, waits for the reply and hangs up. Fails on any protocol error.
+pub async fn two_turn_call(app: &TestApp, dg: &Deepgram, first: &str, second: &str) -> SimRecord {
+    dg.stt.push_utterance(first);
+    dg.stt.push_utterance(second);
+    let record = run_call(&sim(app), CallerAudio::script(two_turn_script()))
         .await
         .expect("the call runs");
     println!("{record}");
