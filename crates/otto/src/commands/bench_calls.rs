@@ -94,20 +94,8 @@ impl CallBenchOptions {
 pub struct CallBenchReport {
     /// The options it ran with.
     pub options: CallBenchOptions,
-    /// Calls that ran to the end with every reply heard and no protocol error.
-    pub completed: usize,
-    /// What went wrong in the others (at most one line per call).
-    pub problems: Vec<String>,
-    /// Caller speech end → first reply frame, as Twilio sees it.
-    pub turn: Latency,
-    /// `turn` minus the fakes' fixed delays, ms.
-    pub added: Latency,
-    /// Caller speech start over the greeting → `clear` received.
-    pub clear: Latency,
-    /// Reply frames received.
-    pub frames: usize,
-    /// Reply frames that arrived after playback had run dry mid-reply.
-    pub late_frames: usize,
+    /// What the simulator saw on the calls.
+    pub calls: CallsSummary,
     /// Frames Otto dropped towards Twilio (`otto_outbound_frames_dropped_total`).
     pub dropped_outbound: u64,
     /// Caller frames Otto dropped towards the STT (`otto_stt_frames_dropped_total`).
@@ -125,6 +113,25 @@ pub struct CallBenchReport {
     /// The most calls Otto reported active at once (`otto_calls_active`, sampled every
     /// 250 ms).
     pub busy_calls: u64,
+}
+
+/// The simulator's figures over every call (Twilio's side of the calls).
+#[derive(Debug, Clone)]
+pub struct CallsSummary {
+    /// Calls that ran to the end with every reply heard and no protocol error.
+    pub completed: usize,
+    /// What went wrong in the others (at most one line per call).
+    pub problems: Vec<String>,
+    /// Caller speech end → first reply frame, as Twilio sees it.
+    pub turn: Latency,
+    /// `turn` minus the fakes' fixed delays, ms.
+    pub added: Latency,
+    /// Caller speech start over the greeting → `clear` received.
+    pub clear: Latency,
+    /// Reply frames received.
+    pub frames: usize,
+    /// Reply frames that arrived after playback had run dry mid-reply.
+    pub late_frames: usize,
 }
 
 impl CallBenchReport {
@@ -156,7 +163,7 @@ impl std::fmt::Display for CallBenchReport {
         writeln!(
             f,
             "  calls completed            {} of {} (peak {} active in Otto)",
-            self.completed, o.calls, self.busy_calls
+            self.calls.completed, o.calls, self.busy_calls
         )?;
         let line = |f: &mut std::fmt::Formatter<'_>, name: &str, l: &Latency, what: &str| {
             writeln!(
@@ -165,13 +172,18 @@ impl std::fmt::Display for CallBenchReport {
                 l.p50_ms, l.p99_ms, l.samples
             )
         };
-        line(f, "turn latency", &self.turn, "turns")?;
-        line(f, "added by Otto", &self.added, "turns")?;
-        line(f, "clear after speech start", &self.clear, "barge-ins")?;
+        line(f, "turn latency", &self.calls.turn, "turns")?;
+        line(f, "added by Otto", &self.calls.added, "turns")?;
+        line(
+            f,
+            "clear after speech start",
+            &self.calls.clear,
+            "barge-ins",
+        )?;
         writeln!(
             f,
             "  late frames                {} of {} received; dropped by Otto: {} towards Twilio, {} towards STT",
-            self.late_frames, self.frames, self.dropped_outbound, self.dropped_stt
+            self.calls.late_frames, self.calls.frames, self.dropped_outbound, self.dropped_stt
         )?;
         writeln!(
             f,
@@ -189,11 +201,15 @@ impl std::fmt::Display for CallBenchReport {
             self.busy_calls,
             self.bytes_per_call() as f64 / MIB
         )?;
-        for p in self.problems.iter().take(10) {
+        for p in self.calls.problems.iter().take(10) {
             writeln!(f, "  problem: {p}")?;
         }
-        if self.problems.len() > 10 {
-            writeln!(f, "  … and {} more problems", self.problems.len() - 10)?;
+        if self.calls.problems.len() > 10 {
+            writeln!(
+                f,
+                "  … and {} more problems",
+                self.calls.problems.len() - 10
+            )?;
         }
         Ok(())
     }
@@ -303,25 +319,26 @@ pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
         });
     }
     let wall = started.elapsed();
-    let busy = otto.sample()?;
+    let after = otto.sample()?;
     let bench_cpu = cpu_time(&me)?.saturating_sub(bench_cpu_before);
     sampling.store(false, Ordering::Release);
     let (busy_calls, rss_busy) = sampler.await.unwrap_or((0, 0));
     let metrics = scrape(&http, &url).await.unwrap_or_default();
     otto.stop().await;
 
-    let mut report = summarise(&options, &records);
-    report.busy_calls = busy_calls;
-    report.rss_busy = rss_busy;
-    report.rss_idle = idle.rss;
-    report.wall = wall;
-    report.otto_cpu = busy.cpu.saturating_sub(idle.cpu);
-    report.bench_cpu = bench_cpu;
-    report.dropped_outbound =
-        metric_sum(&metrics, "otto_outbound_frames_dropped_total").unwrap_or(0.0) as u64;
-    report.dropped_stt =
-        metric_sum(&metrics, "otto_stt_frames_dropped_total").unwrap_or(0.0) as u64;
-    Ok(report)
+    let dropped = |name| metric_sum(&metrics, name).unwrap_or(0.0) as u64;
+    Ok(CallBenchReport {
+        calls: summarise(&options, &records),
+        options,
+        dropped_outbound: dropped("otto_outbound_frames_dropped_total"),
+        dropped_stt: dropped("otto_stt_frames_dropped_total"),
+        wall,
+        otto_cpu: after.cpu.saturating_sub(idle.cpu),
+        bench_cpu,
+        rss_idle: idle.rss,
+        rss_busy,
+        busy_calls,
+    })
 }
 
 /// The caller's side of every call (see the module docs).
@@ -396,8 +413,8 @@ fn server_config(
     )
 }
 
-/// The report's per-call figures over every simulated call.
-fn summarise(options: &CallBenchOptions, records: &[Result<SimRecord, String>]) -> CallBenchReport {
+/// The simulator's figures over every call; a failed call is a problem line.
+fn summarise(options: &CallBenchOptions, records: &[Result<SimRecord, String>]) -> CallsSummary {
     let baseline_ms = options.baseline().as_secs_f64() * 1e3;
     let mut turns = Vec::new();
     let mut clears = Vec::new();
@@ -423,8 +440,7 @@ fn summarise(options: &CallBenchOptions, records: &[Result<SimRecord, String>]) 
         .iter()
         .map(|t| t.as_secs_f64() * 1e3 - baseline_ms)
         .collect();
-    CallBenchReport {
-        options: options.clone(),
+    CallsSummary {
         completed: records.len() - problems.len(),
         problems,
         turn: Latency::from_durations(turns),
@@ -432,14 +448,6 @@ fn summarise(options: &CallBenchOptions, records: &[Result<SimRecord, String>]) 
         clear: Latency::from_durations(clears),
         frames,
         late_frames,
-        dropped_outbound: 0,
-        dropped_stt: 0,
-        wall: Duration::ZERO,
-        otto_cpu: Duration::ZERO,
-        bench_cpu: Duration::ZERO,
-        rss_idle: 0,
-        rss_busy: 0,
-        busy_calls: 0,
     }
 }
 
