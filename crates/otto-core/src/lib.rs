@@ -8,14 +8,17 @@
 //!   [`domain::Email`], [`domain::Vin`] (ISO 3779 / 49 CFR 565), [`domain::UsState`].
 //! - [`shop`]: the shop's configuration: hours, lunch, holidays, bays, lead time, service catalog.
 //! - [`engine`]: the sans-IO call engine: turn-taking, barge-in, playback marks, silence.
+//! - [`numbers`]: English number words (cardinals, ordinals) shared by every parser.
 //! - [`privacy`]: masking of phone numbers, names and transcripts in logs.
 //! - [`records`]: the shop's records as plain data (customers, vehicles, appointments, …).
 //! - [`scheduling`]: free slots and the rules a booking must satisfy.
-//! - [`speech`]: speech-to-text events and audio constants shared by all speech engines.
+//! - [`speech`]: speech events, the STT/TTS interfaces every engine implements, their error
+//!   type, the G.711 μ-law codec and 20 ms framing.
 //! - [`stats`]: nearest-rank latency percentiles for the benchmarks.
 
 pub mod domain;
 pub mod engine;
+pub mod numbers;
 pub mod privacy;
 pub mod records;
 pub mod scheduling;

@@ -102,14 +102,9 @@ fn with_request_id(mut response: Response, n: u64) -> Response {
 
 /// Whether a μ-law chunk holds sound: any sample louder than about -40 dBFS.
 fn is_loud(mulaw: &[u8]) -> bool {
-    mulaw.iter().any(|&b| {
-        // G.711 μ-law: inverted bits, 3-bit exponent, 4-bit mantissa.
-        let inv = !b;
-        let exponent = (inv >> 4) & 0x07;
-        let mantissa = i32::from(inv & 0x0F);
-        let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
-        magnitude > 300
-    })
+    mulaw
+        .iter()
+        .any(|&b| otto_core::speech::mulaw::decode(b).unsigned_abs() > 300)
 }
 
 // ───────────────────────────── live STT ─────────────────────────────

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use otto_core::speech::SpeechError;
+use otto_core::speech::stt::{SpeechToText, SttSession};
 use otto_core::speech::{FRAME_BYTES, SttEvent};
 use otto_fakes::deepgram::FakeDeepgramStt;
 use otto_providers::deepgram::{DeepgramConfig, DeepgramStt};
-use otto_speech::SpeechError;
-use otto_speech::stt::{SpeechToText, SttSession};
 use tokio::sync::mpsc;
 
 const KEY: &str = "test-key";

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use otto_core::speech::tts::{TextToSpeech, TtsSession};
 use otto_core::speech::{FRAME_BYTES, GenerationId, TtsEvent};
 use otto_fakes::deepgram::FakeDeepgramTts;
 use otto_providers::deepgram::{DeepgramConfig, DeepgramTts};
-use otto_speech::tts::{TextToSpeech, TtsSession};
 
 const KEY: &str = "test-key";
 

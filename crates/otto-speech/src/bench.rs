@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use otto_core::stats::Latency;
 
-use crate::SpeechError;
-use crate::audio::mulaw;
 use crate::stt::normalize::word_error_rate;
 use crate::stt::whisper::{DecodePool, PoolConfig, WhisperModel, WhisperSettings};
 use crate::tts::flite::Voice;
 use crate::tts::local::synthesize_mulaw;
+use otto_core::speech::SpeechError;
+use otto_core::speech::mulaw;
 
 /// Shop-call sentences used for round-trip tests and the benchmark: booking, phone numbers
 /// read out, dates and times, a VIN spelled, yes/no.

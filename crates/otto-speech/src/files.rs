@@ -5,11 +5,11 @@ use std::path::Path;
 
 use otto_core::speech::SAMPLE_RATE_HZ;
 
-use crate::SpeechError;
 use crate::audio::{resample, wav};
 use crate::stt::whisper::{Transcript, UtteranceTiming, WhisperModel};
 use crate::tts::flite::Voice;
 use crate::tts::{local::synthesize_mulaw, split_sentences};
+use otto_core::speech::SpeechError;
 
 /// Longest piece decoded at once, samples at 8 kHz (14 s: whisper's window is 15 s with
 /// `audio_ctx = 750`).

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use otto_core::speech::stt::SpeechToText;
 use otto_core::speech::{FRAME_BYTES, SttEvent};
-use otto_speech::audio::{frames, mulaw};
+use otto_core::speech::{frames, mulaw};
 use otto_speech::bench::SHOP_SENTENCES;
-use otto_speech::stt::SpeechToText;
 use otto_speech::stt::local::LocalStt;
 use otto_speech::stt::normalize::{normalize, word_error_rate};
 use otto_speech::stt::whisper::{PoolConfig, WhisperModel, WhisperSettings};

@@ -37,13 +37,10 @@ use crate::media::{FromTwilio, MULAW_ENCODING, MediaFormat, Start, ToTwilio, Tra
 use crate::signature::{SIGNATURE_HEADER, sign};
 use crate::twiml::{self, MAX_TWIML_BYTES};
 use crate::{AccountSid, CallSid, StreamSid, TwilioError};
+use otto_core::speech::{FRAME_BYTES, FRAME_MS, MULAW_SILENCE as SILENCE, mulaw};
 
-/// Bytes of μ-law in one 20 ms frame (one byte per sample at 8000 Hz).
-pub const FRAME_BYTES: usize = 160;
-/// Audio length of one frame (one tick).
-pub const FRAME: Duration = Duration::from_millis(20);
-/// μ-law digital silence.
-const SILENCE: u8 = 0xFF;
+/// Audio length of one frame (one tick): [`FRAME_MS`].
+pub const FRAME: Duration = Duration::from_millis(FRAME_MS as u64);
 
 /// How to place the simulated call.
 #[derive(Debug, Clone)]
@@ -285,8 +282,8 @@ impl SimRecord {
         let err = |e: hound::Error| TwilioError::Sim(format!("writing WAV: {e}"));
         let mut w = hound::WavWriter::create(path, spec).map_err(err)?;
         for (c, p) in self.caller_audio.iter().zip(&self.played_audio) {
-            w.write_sample(mulaw_to_linear(*c)).map_err(err)?;
-            w.write_sample(mulaw_to_linear(*p)).map_err(err)?;
+            w.write_sample(mulaw::decode(*c)).map_err(err)?;
+            w.write_sample(mulaw::decode(*p)).map_err(err)?;
         }
         w.finalize().map_err(err)
     }
@@ -307,15 +304,6 @@ impl std::fmt::Display for SimRecord {
         }
         Ok(())
     }
-}
-
-/// G.711 μ-law to 16-bit linear (`shared/protocols/twilio.md` §d.4).
-fn mulaw_to_linear(byte: u8) -> i16 {
-    let u = !byte;
-    let exp = (u >> 4) & 7;
-    let mag = ((((i32::from(u & 0x0F)) << 3) + 0x84) << exp) - 0x84;
-    // |mag| <= 32124, so it fits in i16.
-    (if u & 0x80 != 0 { -mag } else { mag }) as i16
 }
 
 /// The HTTP client every simulated call shares, as Twilio's webhook sender is one client
@@ -935,14 +923,6 @@ impl StreamCall {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mulaw_decoding_matches_g711_extremes() {
-        assert_eq!(mulaw_to_linear(0x00), -32124);
-        assert_eq!(mulaw_to_linear(0x80), 32124);
-        assert_eq!(mulaw_to_linear(0xFF), 0);
-        assert_eq!(mulaw_to_linear(0x7F), 0);
-    }
 
     #[test]
     fn playback_plays_160_bytes_per_tick_and_echoes_marks_when_reached() {

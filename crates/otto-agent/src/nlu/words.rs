@@ -1,5 +1,7 @@
 //! Spoken forms of digits, numbers, ordinals and letters (NATO alphabet), shared by the
-//! entity parsers.
+//! entity parsers. Number words themselves are `otto_core::numbers`.
+
+use otto_core::numbers;
 
 /// The digit a spoken digit word stands for ("zero", "oh", "niner", …).
 pub(crate) fn digit_word(w: &str) -> Option<char> {
@@ -37,94 +39,23 @@ pub(crate) fn nato_word(w: &str) -> Option<char> {
         .map(|i| char::from(b'A' + i as u8))
 }
 
-/// The value of a cardinal number word from 1 to 59 ("two" → 2, "thirty" → 30,
-/// "forty-five" → 45). Digit-only tokens are not handled here.
+/// The value of a cardinal number word from 0 to 59 ("two" → 2, "thirty" → 30,
+/// "forty-five" → 45): the numbers of clock times and dates. Digit-only tokens are not handled
+/// here.
 pub(crate) fn number_word(w: &str) -> Option<u32> {
-    const ONES: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [(&str, u32); 4] = [("twenty", 20), ("thirty", 30), ("forty", 40), ("fifty", 50)];
-    if let Some(i) = ONES.iter().position(|o| *o == w) {
-        return Some(i as u32);
-    }
-    for (t, v) in TENS {
-        if w == t {
-            return Some(v);
-        }
-        if let Some(rest) = w.strip_prefix(t).and_then(|r| r.strip_prefix('-')) {
-            return ONES[1..10]
-                .iter()
-                .position(|o| *o == rest)
-                .map(|i| v + i as u32 + 1);
-        }
-    }
-    None
+    numbers::cardinal(w).filter(|&n| n < 60)
 }
 
 /// The day number of an ordinal: "3rd", "15th", "third", "twenty-first" → 3, 15, 3, 21.
 /// `1..=31` only.
 pub(crate) fn ordinal(w: &str) -> Option<u32> {
-    const WORDS: [&str; 20] = [
-        "zeroth",
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-        "eighteenth",
-        "nineteenth",
-    ];
-    let n = if let Some(num) = ["st", "nd", "rd", "th"]
+    let n = match ["st", "nd", "rd", "th"]
         .iter()
         .find_map(|s| w.strip_suffix(s))
         .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
     {
-        num.parse().ok()?
-    } else if let Some(i) = WORDS.iter().position(|o| *o == w) {
-        i as u32
-    } else if w == "twentieth" {
-        20
-    } else if w == "thirtieth" {
-        30
-    } else {
-        let (tens, rest) = w.split_once('-')?;
-        let base = match tens {
-            "twenty" => 20,
-            "thirty" => 30,
-            _ => return None,
-        };
-        base + WORDS[1..10].iter().position(|o| *o == rest)? as u32 + 1
+        Some(digits) => digits.parse().ok()?,
+        None => numbers::ordinal(w)?,
     };
     (1..=31).contains(&n).then_some(n)
 }

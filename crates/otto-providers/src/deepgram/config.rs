@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use otto_speech::SpeechError;
+use otto_core::speech::SpeechError;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 

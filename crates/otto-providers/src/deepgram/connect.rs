@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use otto_speech::SpeechError;
+use otto_core::speech::SpeechError;
 
 use super::engine_error;
 use super::wire::describe_error_body;

@@ -15,8 +15,8 @@
 //! key is sent only in the `Authorization: Token …` header and never logged; transcripts and
 //! synthesised text are never logged.
 //!
-//! [`SpeechToText`]: otto_speech::stt::SpeechToText
-//! [`TextToSpeech`]: otto_speech::tts::TextToSpeech
+//! [`SpeechToText`]: otto_core::speech::stt::SpeechToText
+//! [`TextToSpeech`]: otto_core::speech::tts::TextToSpeech
 
 pub mod config;
 mod connect;
@@ -28,7 +28,7 @@ pub use config::DeepgramConfig;
 pub use stt::DeepgramStt;
 pub use tts::DeepgramTts;
 
-use otto_speech::SpeechError;
+use otto_core::speech::SpeechError;
 
 /// The engine name in [`SpeechError::Engine`].
 pub const ENGINE: &str = "deepgram";

@@ -28,9 +28,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
+use otto_core::speech::SpeechError;
 use otto_core::speech::SttEvent;
-use otto_speech::SpeechError;
-use otto_speech::stt::{SpeechToText, SttSession, SttStream};
+use otto_core::speech::stt::{SpeechToText, SttSession, SttStream};
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until};

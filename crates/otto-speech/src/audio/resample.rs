@@ -5,7 +5,7 @@
 
 use rubato::{FftFixedInOut, Resampler};
 
-use crate::SpeechError;
+use otto_core::speech::SpeechError;
 
 /// Input chunk size given to the FFT resampler, in samples.
 const CHUNK: usize = 1024;

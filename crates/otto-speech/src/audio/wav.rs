@@ -9,8 +9,8 @@ use std::path::Path;
 
 use otto_core::speech::SAMPLE_RATE_HZ;
 
-use super::mulaw;
-use crate::SpeechError;
+use otto_core::speech::SpeechError;
+use otto_core::speech::mulaw;
 
 const FORMAT_PCM: u16 = 1;
 const FORMAT_MULAW: u16 = 7;

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use super::ct2::{Ct2Model, DType, Variable};
 use super::mel;
-use crate::SpeechError;
+use otto_core::speech::SpeechError;
 
 /// The ggml file magic, "ggml" as a little-endian i32.
 pub const GGML_MAGIC: u32 = 0x6767_6d6c;

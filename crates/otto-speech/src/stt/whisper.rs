@@ -19,9 +19,10 @@ use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
 };
 
-use crate::SpeechError;
-use crate::audio::{mulaw, resample};
+use crate::audio::resample;
 use crate::model::mel::WHISPER_SAMPLE_RATE;
+use otto_core::speech::SpeechError;
+use otto_core::speech::mulaw;
 
 /// Decoding settings.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,7 @@
 use std::ffi::{CString, c_char, c_int, c_short, c_void};
 use std::sync::{Mutex, OnceLock};
 
-use crate::SpeechError;
+use otto_core::speech::SpeechError;
 
 #[repr(C)]
 struct CstWave {

@@ -15,9 +15,12 @@ use otto_core::speech::{FRAME_BYTES, GenerationId, SAMPLE_RATE_HZ, TtsEvent};
 use tokio::sync::mpsc;
 
 use super::flite::{self, Voice};
-use super::{TextToSpeech, TtsSession, TtsStream, split_sentences};
-use crate::SpeechError;
-use crate::audio::{frames, mulaw, resample};
+use otto_core::speech::tts::{TextToSpeech, TtsSession, TtsStream};
+
+use super::split_sentences;
+use crate::audio::resample;
+use otto_core::speech::SpeechError;
+use otto_core::speech::{frames, mulaw};
 
 /// Settings of the local TTS engine.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,9 +24,9 @@ use otto_core::domain::PhoneNumber;
 use otto_core::engine::{CallAction, CallEngine, Input, Output, ReplyInput};
 use otto_core::privacy::Pii;
 use otto_core::records::{BookingSource, CallDirection, Id, Speaker};
+use otto_core::speech::stt::SttStream;
+use otto_core::speech::tts::TtsStream;
 use otto_core::speech::{GenerationId, TtsEvent};
-use otto_speech::stt::SttStream;
-use otto_speech::tts::TtsStream;
 use otto_store::{NewTurn, Store};
 use otto_twilio::media::{FromTwilio, Start};
 use otto_twilio::rest::CallUpdate;
@@ -60,7 +60,7 @@ pub enum CallError {
     #[error("call log: {0}")]
     Conversation(#[from] otto_agent::ConversationError),
     #[error("speech engine: {0}")]
-    Speech(#[from] otto_speech::SpeechError),
+    Speech(#[from] otto_core::speech::SpeechError),
 }
 
 /// A command for the dialogue task.
@@ -614,7 +614,7 @@ async fn synthesize(
     tts: &mut dyn TtsStream,
     generation: GenerationId,
     text: &str,
-) -> Result<(), otto_speech::SpeechError> {
+) -> Result<(), otto_core::speech::SpeechError> {
     tts.speak(text).await?;
     tts.flush(generation).await
 }

@@ -1,6 +1,6 @@
 //! 20 ms framing of μ-law audio: Twilio Media Streams carry 160-byte frames (8 kHz, 20 ms).
 
-use otto_core::speech::{FRAME_BYTES, MULAW_SILENCE};
+use super::{FRAME_BYTES, FRAME_MS, MULAW_SILENCE};
 
 /// Pads μ-law bytes in place with silence up to a whole number of 160-byte frames.
 pub fn pad_to_frames(mulaw: &mut Vec<u8>) {
@@ -12,7 +12,7 @@ pub fn pad_to_frames(mulaw: &mut Vec<u8>) {
 
 /// `ms` milliseconds of μ-law silence, rounded up to whole 20 ms frames.
 pub fn silence(ms: u32) -> Vec<u8> {
-    let frames = ms.div_ceil(otto_core::speech::FRAME_MS) as usize;
+    let frames = ms.div_ceil(FRAME_MS) as usize;
     vec![MULAW_SILENCE; frames * FRAME_BYTES]
 }
 

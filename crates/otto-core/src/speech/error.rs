@@ -1,5 +1,5 @@
-//! The one error type of the speech layer, [`SpeechError`], shared by the local engines and
-//! the vendor clients that implement the same traits.
+//! The one error type of the speech layer, [`SpeechError`], shared by the local engines
+//! (`otto-speech`) and the vendor clients (`otto-providers`) that implement the same traits.
 
 use std::path::{Path, PathBuf};
 
@@ -73,7 +73,8 @@ impl SpeechError {
         }
     }
 
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    /// An [`SpeechError::Io`] for `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         SpeechError::Io {
             path: path.to_path_buf(),
             source,

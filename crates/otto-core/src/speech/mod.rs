@@ -1,4 +1,11 @@
-//! Speech events and audio facts shared by the call engine and every speech engine.
+//! Speech: the events, interfaces and audio facts shared by the call engine and every speech
+//! engine.
+//!
+//! - this module: audio constants and the [`SttEvent`] / [`TtsEvent`] events;
+//! - [`stt`], [`tts`]: the [`stt::SpeechToText`] and [`tts::TextToSpeech`] interfaces that the
+//!   local engines (`otto-speech`) and the vendor clients (`otto-providers`) implement;
+//! - [`SpeechError`]: their one error type;
+//! - [`mulaw`]: the G.711 μ-law codec; [`frames`]: 20 ms framing of μ-law audio.
 //!
 //! The call engine consumes these plain data types whichever engine runs (the local
 //! whisper.cpp/flite engine in `otto-speech`, or the Deepgram clients in `otto-providers`).
@@ -8,6 +15,14 @@
 //!
 //! Times are milliseconds of *audio time*: counted from the first audio frame pushed into the
 //! stream (frame n starts at `n * FRAME_MS`), never from a wall clock.
+
+mod error;
+pub mod frames;
+pub mod mulaw;
+pub mod stt;
+pub mod tts;
+
+pub use error::SpeechError;
 
 use serde::{Deserialize, Serialize};
 
