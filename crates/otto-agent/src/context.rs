@@ -17,7 +17,8 @@ use otto_core::domain::PhoneNumber;
 use otto_core::engine::CallAction;
 use otto_core::records::{BookingSource, Customer, Vehicle};
 use otto_core::shop::ShopConfig;
-use otto_store::{Shop, Store};
+use otto_shop::Shop;
+use otto_store::Store;
 
 use crate::recalls::RecallLookup;
 

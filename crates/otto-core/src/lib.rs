@@ -2,8 +2,12 @@
 //!
 //! Nothing here performs I/O, reads the clock or spawns tasks: callers pass `now` and the data
 //! the rules need, and get the same answer for the same inputs. The I/O shell (store, HTTP,
-//! providers, CLI) lives in other crates and depends on this one, never the reverse.
+//! providers, CLI) lives in other crates and depends on this one, never the reverse; the
+//! interfaces it implements for the core's users (speech, calendar, notifications) are traits
+//! defined here.
 //!
+//! - [`calendar`], [`notify`]: the interfaces of the shop's calendar and of customer
+//!   notifications, implemented by the vendor clients.
 //! - [`domain`]: newtypes that parse, not validate: [`domain::PhoneNumber`] (E.164),
 //!   [`domain::Email`], [`domain::Vin`] (ISO 3779 / 49 CFR 565), [`domain::UsState`].
 //! - [`shop`]: the shop's configuration: hours, lunch, holidays, bays, lead time, service catalog.
@@ -16,8 +20,10 @@
 //!   type, the G.711 μ-law codec and 20 ms framing.
 //! - [`stats`]: nearest-rank latency percentiles for the benchmarks.
 
+pub mod calendar;
 pub mod domain;
 pub mod engine;
+pub mod notify;
 pub mod numbers;
 pub mod privacy;
 pub mod records;

@@ -16,8 +16,10 @@
 //! **Capacity.** Each booked interval occupies one bay; a slot is free while the most bookings
 //! overlapping any instant of it ([`peak_overlap`]) is below `bays`. `closed` intervals (e.g.
 //! Google Calendar busy blocks) take every bay. Occupancy is swept once per query, so a week of
-//! slots against hundreds of bookings costs microseconds, not a scan per slot.
+//! slots against hundreds of bookings costs microseconds, not a scan per slot. Which bay a
+//! booking takes is [`bays`].
 
+pub mod bays;
 mod occupancy;
 #[cfg(test)]
 mod tests;

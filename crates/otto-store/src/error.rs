@@ -44,7 +44,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
+    /// [`StoreError::NotFound`] for the record kind `what` ("customer", …) and its id.
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
         Self::NotFound {
             what,
             id: id.to_string(),

@@ -502,7 +502,7 @@ macro_rules! impl_sql_store {
             async fn book(&self, new: &NewAppointment, bays: u32) -> StoreResult<Appointment> {
                 let mut tx = self.begin_booking().await?;
                 let busy = busy_bays(&mut tx, new.start, new.end, 0).await?;
-                let bay = $crate::bays::first_free_bay(&busy, bays).ok_or(StoreError::SlotTaken)?;
+                let bay = otto_core::scheduling::bays::first_free_bay(&busy, bays).ok_or(StoreError::SlotTaken)?;
                 let now = now_ms();
                 let row = sqlx::query(concat!(
                     "INSERT INTO appointments (customer_id, vehicle_id, service, starts_at, \
@@ -547,7 +547,7 @@ macro_rules! impl_sql_store {
                     return Err(StoreError::NotActive(id));
                 }
                 let busy = busy_bays(&mut tx, start, end, id).await?;
-                let bay = $crate::bays::first_free_bay(&busy, bays).ok_or(StoreError::SlotTaken)?;
+                let bay = otto_core::scheduling::bays::first_free_bay(&busy, bays).ok_or(StoreError::SlotTaken)?;
                 let row = sqlx::query(concat!(
                     "UPDATE appointments SET starts_at = $2, ends_at = $3, bay = $4, \
                      updated_at = $5 WHERE id = $1 AND status IN ",

@@ -2,7 +2,7 @@
 //! acting only for the bound customer, and returning a serialisable view or a [`ToolError`].
 //!
 //! Every booking rule (free slots, book, move, cancel, upcoming) goes through the
-//! [`otto_store::Shop`] façade the context holds; its [`BookingError`]s become the short
+//! [`otto_shop::Shop`] façade the context holds; its [`BookingError`]s become the short
 //! [`ToolError`] codes the model sees. This module adds only what a caller hears: views, the
 //! day-part and nearest-time choice of which slots to offer, and the call's outcome and summary.
 
@@ -12,7 +12,8 @@ use otto_core::engine::CallAction;
 use otto_core::records::{Appointment, Customer, NewCustomer, NewVehicle, Vehicle};
 use otto_core::scheduling::Slot;
 use otto_core::shop::ServiceDef;
-use otto_store::{BookingError, BookingRequest, StoreError};
+use otto_shop::{BookingError, BookingRequest};
+use otto_store::StoreError;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::warn;
@@ -84,7 +85,7 @@ fn internal(e: StoreError) -> ToolError {
     ToolError::Internal
 }
 
-/// The [`Shop`](otto_store::Shop)'s refusal as the code the model sees. Another customer's
+/// The [`Shop`](otto_shop::Shop)'s refusal as the code the model sees. Another customer's
 /// appointment or vehicle is `not_found`, exactly like a missing one; so is one of the
 /// caller's own that is no longer upcoming and changeable (cancelled, done, under way).
 fn booking(e: BookingError) -> ToolError {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use otto_core::records::{AppointmentStatus, BookingSource, Id};
 use otto_store::{NewAppointment, Store, StoreError};
 
-use crate::fixtures::{customer, utc};
+use otto_store::testing::{customer, utc};
 
 fn job(customer_id: Id, start: DateTime<Utc>, minutes: i64) -> NewAppointment {
     NewAppointment {

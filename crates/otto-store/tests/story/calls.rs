@@ -8,7 +8,7 @@ use otto_core::records::{
 };
 use otto_store::{CallEnd, NewAppointment, NewCall, NewReminder, NewTurn, Store, StoreError};
 
-use crate::fixtures::{customer, utc};
+use otto_store::testing::{customer, utc};
 
 fn call(sid: &str, minute: u32) -> NewCall {
     NewCall {

@@ -3,45 +3,9 @@
 
 mod booking;
 mod calls;
-mod db;
-mod fixtures;
 mod records;
-mod seed;
-mod shop;
 
-/// For each `module: [tests…]`, generates `sqlite::module::test` and
-/// `postgres::module::test`, each running `crate::module::test(store)` on a fresh database.
-macro_rules! story {
-    ($($module:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
-        mod sqlite {
-            $(mod $module {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let db = crate::db::sqlite().await;
-                        crate::$module::$name(db.store.clone()).await;
-                        db.finish().await;
-                    }
-                )*
-            })*
-        }
-        mod postgres {
-            $(mod $module {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let test = concat!(stringify!($module), "::", stringify!($name));
-                        let Some(db) = crate::db::postgres(test).await else {
-                            return;
-                        };
-                        crate::$module::$name(db.store.clone()).await;
-                        db.finish().await;
-                    }
-                )*
-            })*
-        }
-    };
-}
+use otto_store::story;
 
 story! {
     records: [
@@ -62,13 +26,6 @@ story! {
         end_call_is_safe_to_repeat_and_out_of_order,
         reminders_due_sent_and_failed,
     ],
-    shop: [
-        books_within_rules_and_hides_other_customers,
-        offered_slots_match_bookable_bays,
-    ],
-    seed: [
-        demo_seed_is_deterministic_valid_and_idempotent,
-    ],
 }
 
 #[tokio::test]
@@ -88,7 +45,10 @@ async fn in_memory_sqlite_keeps_its_data_across_calls() {
     let store = otto_store::connect("sqlite::memory:").await.unwrap();
     assert_eq!(store.backend(), "sqlite");
     store
-        .create_customer(&fixtures::customer("Jordan Smith", "555-555-0123"))
+        .create_customer(&otto_store::testing::customer(
+            "Jordan Smith",
+            "555-555-0123",
+        ))
         .await
         .unwrap();
     assert_eq!(store.count_customers().await.unwrap(), 1);

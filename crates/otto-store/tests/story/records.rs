@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use otto_core::domain::PhoneNumber;
 use otto_store::{NewServiceRecord, Store, StoreError};
 
-use crate::fixtures::{civic, customer, vin};
+use otto_store::testing::{civic, customer, vin};
 
 pub async fn customers_round_trip_and_phone_is_unique(store: Arc<dyn Store>) {
     let new = customer("Jordan Smith", "+1 (555) 555-0123");

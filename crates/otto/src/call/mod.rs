@@ -21,9 +21,9 @@ use otto_core::speech::tts::TextToSpeech;
 use otto_providers::deepgram::{DeepgramStt, DeepgramTts};
 use otto_providers::nhtsa::NhtsaClient;
 use otto_providers::openai::OpenAiClient;
+use otto_shop::Shop;
 use otto_speech::stt::local::{LocalStt, LocalSttConfig};
 use otto_speech::tts::local::{LocalTts, LocalTtsConfig};
-use otto_store::Shop;
 use otto_twilio::rest::RestClient;
 
 use crate::config::Config;

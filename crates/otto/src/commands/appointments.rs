@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use otto_core::records::BookingSource;
 use otto_core::scheduling::local_day_bounds;
-use otto_store::BookingRequest;
+use otto_shop::BookingRequest;
 
 use super::{appointment_line, local_to_utc, open_shop, today};
 use crate::cli::AppointmentsCommand;

@@ -24,11 +24,11 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
         } => {
             let shop = Arc::new(config.shop.clone());
             let report = match database_url {
-                Some(url) => otto_store::bench::run(&url, shop, iterations).await?,
+                Some(url) => otto_shop::bench::run(&url, shop, iterations).await?,
                 None => {
                     let dir = tempfile::tempdir()?;
                     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-                    otto_store::bench::run(&url, shop, iterations).await?
+                    otto_shop::bench::run(&url, shop, iterations).await?
                 }
             };
             print!("{report}");

@@ -41,7 +41,7 @@ use chrono::Utc;
 use otto_core::stats::Latency;
 use otto_fakes::deepgram::{FakeDeepgramStt, FakeDeepgramTts};
 use otto_fakes::twilio::FakeTwilioRest;
-use otto_store::seed::{SeedSize, seed_demo};
+use otto_shop::seed::{SeedSize, seed_demo};
 use otto_twilio::AccountSid;
 use otto_twilio::sim::{CallerAudio, CallerStep, SimConfig, SimEvent, SimRecord, run_call};
 use secrecy::SecretString;

@@ -2,7 +2,7 @@
 
 use anyhow::bail;
 use chrono::Utc;
-use otto_store::seed::{SeedSize, seed_demo};
+use otto_shop::seed::{SeedSize, seed_demo};
 
 use super::{open_shop, today};
 use crate::cli::DbCommand;

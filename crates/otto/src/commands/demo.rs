@@ -11,8 +11,8 @@ use std::time::Duration as StdDuration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
-use otto_store::Shop;
-use otto_store::seed::{DEMO_CUSTOMER_PHONE, SeedSize, seed_demo};
+use otto_shop::Shop;
+use otto_shop::seed::{DEMO_CUSTOMER_PHONE, SeedSize, seed_demo};
 
 use super::{appointment_line, open_shop, today};
 use crate::call::CallServices;

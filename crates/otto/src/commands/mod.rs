@@ -1,5 +1,5 @@
 //! The CLI commands. Each submodule runs one `otto` command against the shop: it opens the
-//! store named by the configuration, calls the [`otto_store::Shop`] façade, and prints plain
+//! store named by the configuration, calls the [`otto_shop::Shop`] façade, and prints plain
 //! text for a person. Errors bubble up as `anyhow` errors with a message that says what to do.
 
 pub mod appointments;
@@ -20,7 +20,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use otto_core::records::Appointment;
-use otto_store::Shop;
+use otto_shop::Shop;
 
 use crate::config::Config;
 

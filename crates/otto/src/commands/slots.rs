@@ -39,7 +39,7 @@ pub async fn run(config: &Config, args: SlotsArgs) -> anyhow::Result<()> {
 }
 
 /// Slots grouped by local day, one line per day.
-pub fn render(shop: &otto_store::Shop, slots: &[otto_core::scheduling::Slot]) -> String {
+pub fn render(shop: &otto_shop::Shop, slots: &[otto_core::scheduling::Slot]) -> String {
     let tz = shop.config().time_zone;
     let mut out = String::new();
     let mut current = None;

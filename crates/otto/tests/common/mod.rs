@@ -14,8 +14,8 @@ use otto::server::RunningServer;
 use otto::sessions::Sessions;
 use otto_core::domain::PhoneNumber;
 use otto_fakes::twilio::FakeTwilioRest;
-use otto_store::Shop;
-use otto_store::seed::{SeedSize, seed_demo};
+use otto_shop::Shop;
+use otto_shop::seed::{SeedSize, seed_demo};
 use otto_twilio::AccountSid;
 use otto_twilio::rest::TwilioConfig;
 use secrecy::SecretString;
@@ -135,7 +135,7 @@ pub async fn book_for_jordan(
         .expect("Jordan is seeded");
     let booked = shop
         .book(
-            otto_store::BookingRequest {
+            otto_shop::BookingRequest {
                 customer_id: customer.id,
                 vehicle_id: None,
                 service_id: "oil change".into(),

@@ -4,8 +4,8 @@
 //! A vehicle stays in one bay for its whole job, so a time `[start, end)` is bookable when at
 //! least one bay in `1..=bays` has no active appointment overlapping it.
 
+use crate::records::Appointment;
 use chrono::{DateTime, Utc};
-use otto_core::records::Appointment;
 
 /// The lowest bay number in `1..=bays` that is not in `busy` (the bays of the active
 /// appointments overlapping the wanted time), or `None` when all are busy.

@@ -5,19 +5,25 @@
 //! holidays, lead time, grid), keeps callers to their own records (another customer's
 //! appointment or vehicle is reported as not found, never revealed), and lets the store make
 //! the capacity decision atomically ([`Store::book`]). Slot offers use the same bay rule as
-//! booking ([`crate::bays`]), so an offered slot can be booked unless someone takes it first.
+//! booking ([`otto_core::scheduling::bays`]), so an offered slot can be booked unless someone
+//! takes it first.
+//!
+//! The shop's calendar ([`Calendar`], when one is attached with [`Shop::with_calendar`]) closes
+//! the shop while it is busy: busy blocks are neither offered nor booked. When the calendar
+//! cannot answer, slots and bookings follow the shop's own records and the failure is logged:
+//! a caller never hears about it.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use otto_core::calendar::Calendar;
 use otto_core::records::{Appointment, AppointmentStatus, BookingSource, Id};
 use otto_core::scheduling::{self, Interval, Slot, SlotError, SlotQuery};
 use otto_core::shop::{ServiceDef, ShopConfig};
 
-use crate::bays::free_bays_during;
-use crate::error::StoreError;
-use crate::inputs::NewAppointment;
-use crate::store::Store;
+use otto_core::scheduling::bays::free_bays_during;
+use otto_store::{NewAppointment, Store, StoreError};
+use tracing::warn;
 
 /// Why a booking, move or cancellation was refused. Messages are fit to say to a caller.
 #[derive(Debug, thiserror::Error)]
@@ -69,17 +75,28 @@ pub struct BookingRequest {
     pub notes: Option<String>,
 }
 
-/// The shop: its configuration plus its records.
+/// The shop: its configuration, its records and, optionally, its calendar.
 #[derive(Debug, Clone)]
 pub struct Shop {
     store: Arc<dyn Store>,
     config: Arc<ShopConfig>,
+    calendar: Option<Arc<dyn Calendar>>,
 }
 
 impl Shop {
-    /// A shop over `store` with `config` (already validated by config loading).
+    /// A shop over `store` with `config` (already validated by config loading) and no calendar.
     pub fn new(store: Arc<dyn Store>, config: Arc<ShopConfig>) -> Self {
-        Self { store, config }
+        Self {
+            store,
+            config,
+            calendar: None,
+        }
+    }
+
+    /// The same shop with `calendar`'s busy blocks closing it.
+    pub fn with_calendar(mut self, calendar: Arc<dyn Calendar>) -> Self {
+        self.calendar = Some(calendar);
+        self
     }
 
     /// The shop's configuration.
@@ -134,7 +151,7 @@ impl Shop {
                 end: a.end,
             })
             .collect();
-        let closed = self.closed_intervals(&window).await?;
+        let closed = self.closed_intervals(&window).await;
         let slots = scheduling::free_slots(&SlotQuery {
             shop: &self.config,
             service,
@@ -249,10 +266,19 @@ impl Shop {
         Ok(list)
     }
 
-    /// **Extension point**: busy blocks from the shop's calendar (Google Calendar) within
-    /// `window`, which take every bay. A later issue fills this; today the shop has none.
-    async fn closed_intervals(&self, _window: &Interval) -> Result<Vec<Interval>, BookingError> {
-        Ok(Vec::new())
+    /// Busy blocks of the shop's calendar overlapping `window`, which take every bay; none
+    /// without a calendar, or when the calendar cannot answer (logged).
+    async fn closed_intervals(&self, window: &Interval) -> Vec<Interval> {
+        let Some(calendar) = &self.calendar else {
+            return Vec::new();
+        };
+        match calendar.busy(window).await {
+            Ok(busy) => busy,
+            Err(e) => {
+                warn!(error = %e, "calendar unavailable: slots follow the shop's own records");
+                Vec::new()
+            }
+        }
     }
 
     /// Checks the shop rules and the calendar's busy blocks for `service` at `start`.
@@ -265,7 +291,7 @@ impl Shop {
         let job = scheduling::check_bookable(&self.config, service, start, now)?;
         if self
             .closed_intervals(&job)
-            .await?
+            .await
             .iter()
             .any(|c| c.overlaps(&job))
         {

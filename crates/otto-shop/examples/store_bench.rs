@@ -1,5 +1,5 @@
-//! Runs the store benchmark ([`otto_store::bench::run`]) against a fresh database and prints
-//! the figures: `cargo run -p otto-store --example store_bench -- [DATABASE_URL] [ITERATIONS]`.
+//! Runs the store benchmark ([`otto_shop::bench::run`]) against a fresh database and prints
+//! the figures: `cargo run -p otto-shop --example store_bench -- [DATABASE_URL] [ITERATIONS]`.
 //! Without a URL it uses a new SQLite file in a temporary directory. The lead's
 //! `otto bench store` calls the same function.
 
@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let iterations: u32 = args.next().map_or(Ok(1000), |n| n.parse())?;
-    let report = otto_store::bench::run(&url, Arc::new(ShopConfig::default()), iterations).await?;
+    let report = otto_shop::bench::run(&url, Arc::new(ShopConfig::default()), iterations).await?;
     print!("{report}");
     Ok(())
 }

@@ -15,7 +15,8 @@ use otto_core::records::BookingSource;
 use otto_core::shop::ShopConfig;
 use otto_core::stats::Latency;
 
-use crate::error::StoreError;
+use otto_store::StoreError;
+
 use crate::seed::{SeedSize, demo_phone, seed_demo};
 use crate::shop::{BookingError, BookingRequest, Shop};
 
@@ -90,7 +91,7 @@ pub async fn run(
     if iterations == 0 {
         return Err(BenchError::NoIterations);
     }
-    let store = crate::store::connect(url).await?;
+    let store = otto_store::connect(url).await?;
     if store.count_customers().await? > 0 {
         return Err(BenchError::NotEmpty);
     }

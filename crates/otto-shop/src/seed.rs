@@ -19,8 +19,8 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::StoreError;
-use crate::inputs::{ImportedAppointment, NewAppointment, NewServiceRecord};
+use otto_store::{ImportedAppointment, NewAppointment, NewServiceRecord, StoreError};
+
 use crate::shop::Shop;
 
 /// Name of the demo customer every seed contains.

@@ -7,8 +7,9 @@ use otto_core::domain::PhoneNumber;
 use otto_core::records::{Appointment, AppointmentStatus};
 use otto_core::scheduling;
 use otto_core::shop::ShopConfig;
-use otto_store::seed::{DEMO_CUSTOMER_NAME, DEMO_CUSTOMER_PHONE, SeedSize, seed_demo};
-use otto_store::{Shop, Store};
+use otto_shop::Shop;
+use otto_shop::seed::{DEMO_CUSTOMER_NAME, DEMO_CUSTOMER_PHONE, SeedSize, seed_demo};
+use otto_store::Store;
 
 /// Every appointment of every customer, from 60 days before `today`.
 async fn all_appointments(store: &Arc<dyn Store>, today: NaiveDate) -> Vec<Appointment> {

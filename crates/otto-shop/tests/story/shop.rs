@@ -6,9 +6,10 @@ use chrono::{Duration, NaiveDate};
 use otto_core::records::{AppointmentStatus, BookingSource, Id};
 use otto_core::scheduling::SlotError;
 use otto_core::shop::ShopConfig;
-use otto_store::{BookingError, BookingRequest, Shop, Store};
+use otto_shop::{BookingError, BookingRequest, Shop};
+use otto_store::Store;
 
-use crate::fixtures::{civic, customer, utc};
+use otto_store::testing::{civic, customer, utc};
 
 /// Monday 3 March 2025, 08:00 in New York (EST, UTC−5).
 fn now() -> chrono::DateTime<chrono::Utc> {
