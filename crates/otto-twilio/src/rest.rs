@@ -13,6 +13,7 @@
 use std::time::{Duration, Instant};
 
 use otto_core::domain::PhoneNumber;
+use otto_core::notify::{Notifier, NotifyError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
@@ -387,6 +388,21 @@ impl RestClient {
         }
         .instrument(span)
         .await
+    }
+}
+
+/// Twilio Messaging as the shop's [`Notifier`]: [`RestClient::send_sms`] without a status
+/// callback; the message SID is the returned id.
+#[async_trait::async_trait]
+impl Notifier for RestClient {
+    async fn send_sms(&self, to: &PhoneNumber, body: &str) -> Result<String, NotifyError> {
+        RestClient::send_sms(self, to, body, None)
+            .await
+            .map(|m| m.sid.as_str().to_string())
+            .map_err(|e| NotifyError {
+                retryable: e.retryable(),
+                message: e.to_string(),
+            })
     }
 }
 

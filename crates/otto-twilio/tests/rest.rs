@@ -140,6 +140,25 @@ async fn send_sms_matches_the_fixture() {
 }
 
 #[tokio::test]
+async fn the_rest_client_is_the_shops_notifier() {
+    use otto_core::notify::Notifier;
+    let (fake, client) = setup().await;
+    let notifier: &dyn Notifier = &client;
+    let to = PhoneNumber::parse("+14155551234").expect("to");
+    let sid = notifier.send_sms(&to, "See you at 9").await.expect("sms");
+    assert_eq!(sid, "SM00000000000000000000000000000005");
+    assert!(fake.requests()[0].body.contains("Body=See+you+at+9"));
+
+    fake.fail_next(ScriptedFailure::fixture(
+        400,
+        "twilio-rest-error-21610.json",
+    ));
+    let e = notifier.send_sms(&to, "hi").await.expect_err("21610");
+    assert!(!e.retryable, "an unsubscribed number is final: {e:?}");
+    assert!(e.message.contains("21610"), "{e}");
+}
+
+#[tokio::test]
 async fn wrong_token_is_a_typed_401_that_is_not_retryable() {
     let fake = FakeTwilioRest::start(ACCOUNT, TOKEN).await;
     let client = RestClient::new(&config(&fake.base_url(), "wrong")).expect("client");
