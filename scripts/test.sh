@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 cargo run --quiet -p otto -- models fetch
-cargo test --workspace
+cargo test --workspace --all-features

@@ -209,7 +209,8 @@ pub enum BenchCommand {
         iterations: u32,
     },
     /// Simultaneous simulated calls against `otto serve` with fake vendors (fixed delays):
-    /// latency Otto adds, late frames, clear latency, CPU and memory per call. Linux only.
+    /// latency Otto adds, late frames, clear latency, CPU and memory per call. Linux only;
+    /// in builds with the `bench-calls` feature.
     Calls {
         /// Calls to place; with the default ramp all of them are live at once.
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=5_000))]

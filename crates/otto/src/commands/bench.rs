@@ -1,6 +1,7 @@
 //! `otto bench …`: benchmarks that print measured figures.
 
 use std::sync::Arc;
+#[cfg(feature = "bench-calls")]
 use std::time::Duration;
 
 use crate::cli::BenchCommand;
@@ -33,6 +34,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             };
             print!("{report}");
         }
+        #[cfg(feature = "bench-calls")]
         BenchCommand::Calls {
             concurrency,
             ramp_secs,
@@ -54,6 +56,10 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             .await?;
             print!("{report}");
         }
+        #[cfg(not(feature = "bench-calls"))]
+        BenchCommand::Calls { .. } => anyhow::bail!(
+            "this build has no call benchmark: build it with `cargo build --release -p otto --features bench-calls`"
+        ),
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod appointments;
 pub mod bench;
+#[cfg(feature = "bench-calls")]
 pub mod bench_calls;
 pub mod call;
 pub mod chat;
