@@ -113,7 +113,17 @@ pub enum Input {
     ReplyFailed { generation: GenerationId },
     /// An event from the text-to-speech stream.
     Tts(TtsEvent),
+    /// The text-to-speech session failed (a `speak`, `flush` or `clear` error, or its event
+    /// stream ended) and the driver tried to open a new one: `reopened` tells whether it did.
+    /// With a new session the engine synthesises again every sentence of the current reply
+    /// whose audio had not finished; without one, or after [`MAX_TTS_RETRIES`] losses in a row
+    /// with no audio in between, it skips them, so the call goes on instead of falling silent.
+    TtsLost { reopened: bool },
 }
+
+/// Text-to-speech losses in a row (no audio arriving in between) after which the engine stops
+/// synthesising the current sentences again and skips them.
+pub const MAX_TTS_RETRIES: u32 = 2;
 
 /// What a reply generation responds to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +260,8 @@ pub struct CallEngine {
     reprompts: u32,
     closing_deadline: Option<Instant>,
     turn_clock: Option<TurnClock>,
+    /// [`Input::TtsLost`] in a row with no TTS audio or `Flushed` in between.
+    tts_losses: u32,
     outputs: VecDeque<Output>,
 }
 
@@ -272,6 +284,7 @@ impl CallEngine {
             reprompts: 0,
             closing_deadline: None,
             turn_clock: None,
+            tts_losses: 0,
             outputs: VecDeque::new(),
         }
     }
@@ -340,6 +353,7 @@ impl CallEngine {
             }
             Input::ReplyFailed { generation } => self.on_reply_failed(now, generation),
             Input::Tts(event) => self.on_tts(now, event),
+            Input::TtsLost { reopened } => self.on_tts_lost(now, reopened),
         }
     }
 
@@ -595,7 +609,34 @@ impl CallEngine {
         }
     }
 
+    /// See [`Input::TtsLost`].
+    fn on_tts_lost(&mut self, now: Instant, reopened: bool) {
+        self.tts_losses += 1;
+        let Some(reply) = self.reply.as_ref() else {
+            return;
+        };
+        let generation = reply.generation;
+        let unfinished = reply.unflushed_texts();
+        // Whatever synthesis was still queued went to the lost session's successor anyway:
+        // drop it here and queue every unfinished sentence once, in order.
+        self.outputs
+            .retain(|o| !matches!(o, Output::Synthesize { .. }));
+        if reopened && self.tts_losses <= MAX_TTS_RETRIES {
+            for text in unfinished {
+                self.outputs
+                    .push_back(Output::Synthesize { generation, text });
+            }
+        } else {
+            for _ in 0..unfinished.len() {
+                self.on_tts(now, TtsEvent::Flushed { generation });
+            }
+        }
+    }
+
     fn on_tts(&mut self, now: Instant, event: TtsEvent) {
+        if matches!(event, TtsEvent::Audio { .. } | TtsEvent::Flushed { .. }) {
+            self.tts_losses = 0;
+        }
         match event {
             TtsEvent::Audio { generation, mulaw } => {
                 let every = self.config.frames_per_mark.max(1);

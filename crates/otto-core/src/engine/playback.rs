@@ -104,6 +104,15 @@ impl Reply {
         }
     }
 
+    /// The sentences whose audio has not been flushed yet, in order: those still owed by the
+    /// TTS.
+    pub fn unflushed_texts(&self) -> Vec<String> {
+        self.segments[self.synth_cursor.min(self.segments.len())..]
+            .iter()
+            .map(|s| s.text.clone())
+            .collect()
+    }
+
     /// Twilio echoed mark `name`: playback reached it (marks echo in the order sent, so any
     /// earlier marks are implied). Unknown names are ignored.
     pub fn mark_played(&mut self, name: &str) {

@@ -425,6 +425,94 @@ fn a_failed_reply_with_no_text_apologises() {
     );
 }
 
+fn synthesized(out: &[Output]) -> Vec<String> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Synthesize { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_lost_tts_session_that_reopens_synthesises_the_unfinished_sentences_again_once() {
+    let mut h = Harness::new();
+    h.greet(5);
+    h.at(2_000).caller_says("when are you open", 1_000, 600);
+    h.sentence(G2, "We open at eight.");
+    h.sentence_audio(G2, 5);
+    h.sentence(G2, "We close at six.");
+    h.sentence(G2, "Anything else?");
+    h.audio(G2, 2); // part of "We close at six." arrived before the session died
+    let out = h.input(Input::TtsLost { reopened: true });
+    assert_eq!(
+        synthesized(&out),
+        vec!["We close at six.".to_string(), "Anything else?".to_string()]
+    );
+    // A sentence queued in the same batch as the loss is synthesised once, not twice.
+    h.engine.handle_input(
+        h.now,
+        Input::ReplySentence {
+            generation: G2,
+            text: "Goodbye.".into(),
+        },
+    );
+    h.engine
+        .handle_input(h.now, Input::TtsLost { reopened: true });
+    assert_eq!(
+        synthesized(&h.drain()),
+        vec![
+            "We close at six.".to_string(),
+            "Anything else?".to_string(),
+            "Goodbye.".to_string()
+        ]
+    );
+}
+
+#[test]
+fn a_lost_tts_session_that_cannot_reopen_skips_its_sentences_and_the_call_goes_on() {
+    let mut h = Harness::new();
+    h.greet(5);
+    h.at(2_000).caller_says("when are you open", 1_000, 600);
+    h.sentence(G2, "We open at eight.");
+    let m = h.sentence_audio(G2, 5);
+    h.sentence(G2, "We close at six.");
+    h.input(Input::ReplyDone { generation: G2 });
+    let out = h.input(Input::TtsLost { reopened: false });
+    assert!(synthesized(&out).is_empty(), "{out:?}");
+    // What was played is committed once its marks echo; Otto then listens again.
+    let out = h.at(2_500).echo(&m);
+    assert_eq!(
+        commits(&out),
+        vec![(
+            Speaker::Agent,
+            "We open at eight. We close at six.".into(),
+            false
+        )]
+    );
+    assert!(h.engine.poll_timeout().is_some(), "silence timer armed");
+    assert!(!h.engine.is_ended());
+}
+
+#[test]
+fn repeated_tts_losses_without_audio_stop_retrying() {
+    let mut h = Harness::new();
+    h.greet(5);
+    h.at(2_000).caller_says("hi", 1_000, 300);
+    h.sentence(G2, "Hello there.");
+    h.input(Input::ReplyDone { generation: G2 });
+    for _ in 0..MAX_TTS_RETRIES {
+        let out = h.input(Input::TtsLost { reopened: true });
+        assert_eq!(synthesized(&out), vec!["Hello there.".to_string()]);
+    }
+    let out = h.input(Input::TtsLost { reopened: true });
+    assert!(synthesized(&out).is_empty(), "{out:?}");
+    assert_eq!(
+        commits(&out),
+        vec![(Speaker::Agent, "Hello there.".into(), false)]
+    );
+}
+
 #[test]
 fn turn_latency_is_measured_from_the_end_of_speech() {
     let mut h = Harness::new();
@@ -460,7 +548,7 @@ enum Step {
 
 fn arbitrary_input(kind: u8, n: u64) -> Input {
     let g = GenerationId(n % 4);
-    match kind % 12 {
+    match kind % 13 {
         0 => Input::Start,
         1 => Input::Stt(SttEvent::SpeechStarted { at_ms: n }),
         2 => Input::Stt(SttEvent::Interim {
@@ -491,6 +579,9 @@ fn arbitrary_input(kind: u8, n: u64) -> Input {
             mulaw: vec![0; (n % 700) as usize],
         }),
         10 => Input::Tts(TtsEvent::Flushed { generation: g }),
+        11 => Input::TtsLost {
+            reopened: n.is_multiple_of(2),
+        },
         _ => Input::ReplyFailed { generation: g },
     }
 }

@@ -167,9 +167,6 @@ struct Call {
     stt_events: mpsc::Receiver<otto_core::speech::SttEvent>,
     tts: Box<dyn TtsStream>,
     tts_events: mpsc::Receiver<TtsEvent>,
-    /// Sentences flushed to the TTS whose `Flushed` has not come back, oldest first: what to
-    /// synthesise again if the TTS session dies.
-    tts_pending: std::collections::VecDeque<(GenerationId, String)>,
     /// False after the TTS session died and could not be reopened; the next sentence retries.
     tts_alive: bool,
     outbound: Outbound,
@@ -252,7 +249,6 @@ impl Call {
             stt_events: stt.events,
             tts: tts.stream,
             tts_events: tts.events,
-            tts_pending: std::collections::VecDeque::new(),
             tts_alive: true,
             outbound,
             dialogue: dialogue_tx,
@@ -299,19 +295,10 @@ impl Call {
                     self.input(input).await;
                 }
                 event = self.tts_events.recv(), if self.tts_alive => match event {
-                    Some(event) => {
-                        match &event {
-                            TtsEvent::Flushed { .. } => {
-                                self.tts_pending.pop_front();
-                            }
-                            TtsEvent::Cleared => self.tts_pending.clear(),
-                            TtsEvent::Audio { .. } => {}
-                        }
-                        self.input(Input::Tts(event)).await;
-                    }
+                    Some(event) => self.input(Input::Tts(event)).await,
                     None => {
-                        self.reopen_tts().await;
-                        // Skipped sentences reach the engine as follow-up inputs.
+                        warn!("text-to-speech stream ended; reopening it");
+                        self.tts_lost().await;
                         self.execute().await;
                     }
                 },
@@ -399,19 +386,18 @@ impl Call {
         self.execute().await;
     }
 
-    /// Executes every pending output, then any follow-up inputs they produced.
+    /// Executes every pending output. Inputs an output produced (a closed socket, a lost TTS
+    /// session) are fed before the next output, so the engine decides about what is still
+    /// queued.
     async fn execute(&mut self) {
         loop {
-            while let Some(output) = self.engine.poll_output() {
-                self.perform(output).await;
-            }
-            if self.follow_ups.is_empty() {
-                break;
-            }
-            let now = std::time::Instant::now();
             for input in std::mem::take(&mut self.follow_ups) {
-                self.engine.handle_input(now, input);
+                self.engine.handle_input(std::time::Instant::now(), input);
             }
+            let Some(output) = self.engine.poll_output() else {
+                break;
+            };
+            self.perform(output).await;
         }
     }
 
@@ -442,21 +428,22 @@ impl Call {
                 let _ = self.dialogue.send(DialogueCmd::Truncated(heard));
             }
             Output::Synthesize { generation, text } => {
-                self.tts_pending.push_back((generation, text.clone()));
-                if !self.tts_alive {
-                    self.reopen_tts().await;
-                } else if let Err(e) = synthesize(self.tts.as_mut(), generation, &text).await {
+                // After a session that could not be reopened, each sentence tries again.
+                if !self.tts_alive && !self.reopen_tts().await {
+                    self.follow_ups.push(Input::TtsLost { reopened: false });
+                    return;
+                }
+                if let Err(e) = synthesize(self.tts.as_mut(), generation, &text).await {
                     m::provider_error("tts");
                     warn!(error = %e, "text-to-speech failed; reopening it");
-                    self.reopen_tts().await;
+                    self.tts_lost().await;
                 }
             }
             Output::ClearTts => {
-                self.tts_pending.clear();
                 if let Err(e) = self.tts.clear().await {
                     m::provider_error("tts");
                     warn!(error = %e, "text-to-speech clear failed; reopening it");
-                    self.reopen_tts().await;
+                    self.tts_lost().await;
                 }
             }
             Output::SendAudio(frame) => {
@@ -529,43 +516,33 @@ impl Call {
         );
     }
 
-    /// The TTS session failed or ended mid-call: opens a new one and synthesises the sentences
-    /// still owed on it. A sentence that cannot be synthesised even then is skipped: a
-    /// `Flushed` follow-up input tells the engine, so the call goes on rather than falling
-    /// silent. Callers run [`Call::execute`] afterwards to deliver the follow-ups.
-    async fn reopen_tts(&mut self) {
-        let pending: Vec<(GenerationId, String)> = self.tts_pending.drain(..).collect();
-        match self.services.tts.open().await {
+    /// The TTS session failed or ended mid-call: opens a new one and tells the engine
+    /// ([`Input::TtsLost`]), which decides what to synthesise again or skip. Callers run
+    /// [`Call::execute`] afterwards to deliver that input.
+    async fn tts_lost(&mut self) {
+        let reopened = self.reopen_tts().await;
+        self.follow_ups.push(Input::TtsLost { reopened });
+    }
+
+    /// Replaces the TTS session with a new one; `false` (logged) when none can be opened.
+    async fn reopen_tts(&mut self) -> bool {
+        let reopened = match self.services.tts.open().await {
             Ok(session) => {
                 let old = std::mem::replace(&mut self.tts, session.stream);
                 self.tts_events = session.events;
-                self.tts_alive = true;
                 tokio::spawn(async move {
                     let _ = old.close().await;
                 });
-                for (generation, text) in pending {
-                    match synthesize(self.tts.as_mut(), generation, &text).await {
-                        Ok(()) => self.tts_pending.push_back((generation, text)),
-                        Err(e) => {
-                            m::provider_error("tts");
-                            warn!(error = %e, "text-to-speech failed again; the sentence is skipped");
-                            self.follow_ups
-                                .push(Input::Tts(TtsEvent::Flushed { generation }));
-                        }
-                    }
-                }
+                true
             }
             Err(e) => {
                 m::provider_error("tts");
-                warn!(error = %e, "text-to-speech cannot be reopened; pending sentences are skipped");
-                // The next sentence tries to reopen again.
-                self.tts_alive = false;
-                for (generation, _) in pending {
-                    self.follow_ups
-                        .push(Input::Tts(TtsEvent::Flushed { generation }));
-                }
+                warn!(error = %e, "text-to-speech cannot be reopened");
+                false
             }
-        }
+        };
+        self.tts_alive = reopened;
+        reopened
     }
 
     async fn session(&mut self, update: SessionUpdate) {
