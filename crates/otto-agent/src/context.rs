@@ -17,36 +17,10 @@ use otto_core::domain::PhoneNumber;
 use otto_core::engine::CallAction;
 use otto_core::records::{BookingSource, Customer, Vehicle};
 use otto_core::shop::ShopConfig;
-use otto_shop::Shop;
+use otto_shop::{Clock, Shop};
 use otto_store::Store;
 
 use crate::recalls::RecallLookup;
-
-/// Where "now" comes from: the system clock in production, a fixed instant in tests.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// The current instant (UTC).
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that always says the same instant (tests, replays).
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
 
 /// How the call is going, as the call log's `outcome` (see [`otto_core::records::CallLog`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +106,11 @@ impl CallerContext {
     /// The current instant.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The clock the conversation reads time from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The shop's time zone.

@@ -1,11 +1,13 @@
 //! [`Conversation`]: one call or chat from start to end — the caller context, the active
 //! dialogue (with the rule-based dialogue as fallback), and the call log.
 //!
-//! The call log is written as the conversation goes: `start` creates it (a generated
+//! The call log is written as the conversation goes, through the one call-log writer
+//! ([`CallRecorder`], stamping with the context's clock): `start` creates it (a generated
 //! conversation id for chats, the Twilio call SID for calls), [`Conversation::commit_turn`]
 //! appends each finished turn at once (the channel decides when a turn is finished: the text
 //! channel right after each message, the voice call engine when playback ends or the caller
-//! barges in), and [`Conversation::end`] records the outcome and summary. A message taken for
+//! barges in; the voice call writes through [`Conversation::call_log`] from a task of its
+//! own), and [`Conversation::end`] records the outcome and summary. A message taken for
 //! the staff is the call log's outcome "message" with the message in its summary; the caller's
 //! own words are in the turns.
 //!
@@ -14,8 +16,9 @@
 
 use chrono::Utc;
 use otto_core::engine::ReplyInput;
-use otto_core::records::{CallDirection, CallLog, Id, Speaker};
-use otto_store::{CallEnd, NewCall, NewTurn, StoreError};
+use otto_core::records::{self, CallDirection, Id, Speaker};
+use otto_shop::{CallLog, CallOutcome, CallRecorder};
+use otto_store::StoreError;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
@@ -56,17 +59,12 @@ impl Conversation {
         direction: CallDirection,
         to: String,
     ) -> Result<Self, ConversationError> {
-        let new = NewCall {
-            call_sid,
-            direction,
-            from: ctx
-                .caller()
-                .map_or_else(|| "anonymous".to_string(), |p| p.to_string()),
-            to,
-            started_at: ctx.now(),
-            customer_id: None,
-        };
-        let call = ctx.store().start_call(&new).await?;
+        let from = ctx
+            .caller()
+            .map_or_else(|| "anonymous".to_string(), |p| p.to_string());
+        let call = CallRecorder::new(ctx.store().clone(), ctx.clock().clone())
+            .start(&call_sid, direction, &from, &to)
+            .await?;
         let on_rules = dialogue.is_none();
         Ok(Self {
             ctx,
@@ -92,13 +90,18 @@ impl Conversation {
     }
 
     /// The call log row as started.
-    pub fn call(&self) -> &CallLog {
-        &self.call
+    pub fn call(&self) -> &records::CallLog {
+        self.call.row()
     }
 
     /// The call log id.
     pub fn call_id(&self) -> Id {
-        self.call.id
+        self.call.id()
+    }
+
+    /// The call being recorded, for a channel that writes turns from a task of its own.
+    pub fn call_log(&self) -> &CallLog {
+        &self.call
     }
 
     /// True when the rule-based dialogue is answering.
@@ -143,30 +146,22 @@ impl Conversation {
         text: &str,
         interrupted: bool,
     ) -> Result<(), StoreError> {
-        let turn = NewTurn {
-            speaker,
-            text: text.to_string(),
-            at: self.ctx.now(),
-            interrupted,
-        };
-        self.ctx
-            .store()
-            .append_turn(self.call.id, &turn)
+        self.call
+            .append(&self.call.turn(speaker, text, interrupted))
             .await
-            .map(|_| ())
     }
 
     /// Ends the call log with the outcome, summary and identified customer.
     ///
     /// # Errors
     /// [`StoreError`] when the call log cannot be written.
-    pub async fn end(self) -> Result<CallLog, StoreError> {
-        let end = CallEnd {
-            ended_at: self.ctx.now(),
-            outcome: self.ctx.outcome().map(|o| o.as_str().to_string()),
-            summary: self.ctx.summary(),
-            customer_id: self.ctx.customer().map(|c| c.id),
-        };
-        self.ctx.store().end_call(&self.call.call_sid, &end).await
+    pub async fn end(self) -> Result<records::CallLog, StoreError> {
+        self.call
+            .end(CallOutcome {
+                outcome: self.ctx.outcome().map(|o| o.as_str().to_string()),
+                summary: self.ctx.summary(),
+                customer_id: self.ctx.customer().map(|c| c.id),
+            })
+            .await
     }
 }

@@ -25,9 +25,12 @@ pub mod speak;
 pub mod text;
 pub mod tools;
 
-pub use context::{CallerContext, Clock, FixedClock, Outcome, SystemClock};
+pub use context::{CallerContext, Outcome};
 pub use conversation::{Conversation, ConversationError};
 pub use dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink};
+/// Where "now" comes from: the clock types of the shop's services, re-exported for the
+/// dialogue's users.
+pub use otto_shop::{Clock, FixedClock, SystemClock};
 pub use recalls::{Recall, RecallError, RecallLookup};
 pub use rules::RuleDialogue;
 pub use text::{TextError, run_text_session};

@@ -4,6 +4,8 @@
 //!
 //! - [`shop`]: [`Shop`], the booking service (rules + store + the shop's calendar), and
 //!   [`BookingError`].
+//! - [`calls`]: [`CallRecorder`], the call log's one writer (voice, chat, status callbacks).
+//! - [`clock`]: [`Clock`], where "now" comes from.
 //! - [`seed`]: the deterministic demo seed ([`seed::seed_demo`]).
 //! - [`bench`](mod@bench): the store benchmark ([`bench::run`]) behind `otto bench store`.
 //!
@@ -19,7 +21,11 @@
 //! [`Notifier`]: otto_core::notify::Notifier
 
 pub mod bench;
+pub mod calls;
+pub mod clock;
 pub mod seed;
 pub mod shop;
 
+pub use calls::{CallLog, CallOutcome, CallRecorder};
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use shop::{BookingError, BookingRequest, Shop};

@@ -2,6 +2,7 @@
 //! database and, when `OTTO_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
 
 mod calendar;
+mod calls;
 mod seed;
 mod shop;
 
@@ -15,6 +16,9 @@ story! {
     calendar: [
         busy_blocks_are_neither_offered_nor_booked,
         an_unavailable_calendar_leaves_the_shop_open,
+    ],
+    calls: [
+        the_recorder_stamps_turns_and_the_first_end_wins,
     ],
     seed: [
         demo_seed_is_deterministic_valid_and_idempotent,

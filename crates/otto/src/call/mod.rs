@@ -21,7 +21,7 @@ use otto_core::speech::tts::TextToSpeech;
 use otto_providers::deepgram::{DeepgramStt, DeepgramTts};
 use otto_providers::nhtsa::NhtsaClient;
 use otto_providers::openai::OpenAiClient;
-use otto_shop::Shop;
+use otto_shop::{CallRecorder, Shop, SystemClock};
 use otto_speech::stt::local::{LocalStt, LocalSttConfig};
 use otto_speech::tts::local::{LocalTts, LocalTtsConfig};
 use otto_twilio::rest::RestClient;
@@ -32,6 +32,9 @@ use crate::sessions::Sessions;
 /// What every call uses. Built once at start, shared by all calls.
 pub struct CallServices {
     pub shop: Shop,
+    /// The call log's one writer (webhooks, status callbacks; conversations make their own
+    /// from their context's clock).
+    pub recorder: CallRecorder,
     pub stt: Arc<dyn SpeechToText>,
     pub tts: Arc<dyn TextToSpeech>,
     /// The LLM dialogue, when configured.
@@ -100,6 +103,7 @@ impl CallServices {
             None => None,
         };
         Ok(Self {
+            recorder: CallRecorder::new(shop.store().clone(), Arc::new(SystemClock)),
             shop,
             stt,
             tts,

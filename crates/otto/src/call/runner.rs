@@ -23,11 +23,12 @@ use otto_agent::{CallerContext, Conversation, ReplyEvent, SystemClock};
 use otto_core::domain::PhoneNumber;
 use otto_core::engine::{CallAction, CallEngine, Input, Output, ReplyInput};
 use otto_core::privacy::Pii;
-use otto_core::records::{BookingSource, CallDirection, Id, Speaker};
+use otto_core::records::{BookingSource, CallDirection, Speaker};
 use otto_core::speech::stt::SttStream;
 use otto_core::speech::tts::TtsStream;
 use otto_core::speech::{GenerationId, TtsEvent};
-use otto_store::{NewTurn, Store};
+use otto_shop::CallLog;
+use otto_store::NewTurn;
 use otto_twilio::media::{FromTwilio, Start};
 use otto_twilio::rest::CallUpdate;
 use otto_twilio::twiml::{Dial, Response};
@@ -173,6 +174,8 @@ struct Call {
     dialogue: mpsc::UnboundedSender<DialogueCmd>,
     dialogue_task: tokio::task::JoinHandle<()>,
     replies: mpsc::Receiver<(GenerationId, ReplyMsg)>,
+    /// The call being recorded: stamps finished turns for the turn writer.
+    call_log: CallLog,
     turns: mpsc::UnboundedSender<NewTurn>,
     turn_task: tokio::task::JoinHandle<()>,
     current: Option<(GenerationId, CancellationToken)>,
@@ -212,7 +215,7 @@ impl Call {
             to.clone(),
         )
         .await?;
-        let call_id = conversation.call_id();
+        let call_log = conversation.call_log().clone();
 
         let stt = services.stt.open().await?;
         let tts = services.tts.open().await?;
@@ -222,8 +225,7 @@ impl Call {
         let dialogue_task =
             tokio::spawn(dialogue_loop(conversation, dialogue_rx, reply_tx).in_current_span());
         let (turn_tx, turn_rx) = mpsc::unbounded_channel();
-        let turn_task =
-            tokio::spawn(turn_writer(shop.store().clone(), call_id, turn_rx).in_current_span());
+        let turn_task = tokio::spawn(turn_writer(call_log.clone(), turn_rx).in_current_span());
 
         let now = Utc::now();
         services
@@ -254,6 +256,7 @@ impl Call {
             dialogue: dialogue_tx,
             dialogue_task,
             replies: reply_rx,
+            call_log,
             turns: turn_tx,
             turn_task,
             current: None,
@@ -467,12 +470,9 @@ impl Call {
                 text,
                 interrupted,
             } => {
-                let _ = self.turns.send(NewTurn {
-                    speaker,
-                    text,
-                    at: Utc::now(),
-                    interrupted,
-                });
+                let _ = self
+                    .turns
+                    .send(self.call_log.turn(speaker, &text, interrupted));
                 self.session(SessionUpdate {
                     phase: (speaker == Speaker::Agent).then_some(CallPhase::Listening),
                     add_turns: 1,
@@ -652,13 +652,9 @@ async fn dialogue_loop(
 }
 
 /// Writes finished turns to the call log in order, each under a deadline.
-async fn turn_writer(
-    store: Arc<dyn Store>,
-    call_id: Id,
-    mut turns: mpsc::UnboundedReceiver<NewTurn>,
-) {
+async fn turn_writer(call_log: CallLog, mut turns: mpsc::UnboundedReceiver<NewTurn>) {
     while let Some(turn) = turns.recv().await {
-        match tokio::time::timeout(STORE_TIMEOUT, store.append_turn(call_id, &turn)).await {
+        match tokio::time::timeout(STORE_TIMEOUT, call_log.append(&turn)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => warn!(error = %e, "turn not written to the call log"),
             Err(_) => warn!("turn not written to the call log: store timed out"),

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use otto_core::records::CallDirection;
-use otto_store::{CallEnd, NewCall};
+use otto_shop::CallOutcome;
 use otto_twilio::media::MAX_MESSAGE_BYTES;
 use otto_twilio::signature::SIGNATURE_HEADER;
 use otto_twilio::twiml::{self, Say, Stream};
@@ -104,19 +104,14 @@ pub async fn voice(
     };
     let from = party_text(&incoming.from);
     let to = party_text(&incoming.to).unwrap_or_default();
-    let store = state.calls.shop.store();
+    let recorder = &state.calls.recorder;
+    let call_sid = incoming.call_sid.as_str();
     // The call log exists from the first webhook, so status callbacks always find it.
-    let log = store
-        .start_call(&NewCall {
-            call_sid: incoming.call_sid.as_str().to_string(),
-            direction: CallDirection::Inbound,
-            from: from.clone().unwrap_or_else(|| "anonymous".into()),
-            to: to.clone(),
-            started_at: Utc::now(),
-            customer_id: None,
-        })
-        .await;
-    if let Err(e) = log {
+    let caller = from.as_deref().unwrap_or("anonymous");
+    if let Err(e) = recorder
+        .start(call_sid, CallDirection::Inbound, caller, &to)
+        .await
+    {
         warn!(error = %e, "call log not started");
     }
     let shop = &state.calls.shop.config().name;
@@ -125,17 +120,13 @@ pub async fn voice(
             call_sid = incoming.call_sid.as_str(),
             "busy: at the call limit"
         );
-        let _ = store
-            .end_call(
-                incoming.call_sid.as_str(),
-                &CallEnd {
-                    ended_at: Utc::now(),
-                    outcome: Some("busy".into()),
-                    summary: None,
-                    customer_id: None,
-                },
-            )
-            .await;
+        let busy = CallOutcome {
+            outcome: Some("busy".into()),
+            ..CallOutcome::default()
+        };
+        if let Err(e) = recorder.end(call_sid, None, busy).await {
+            warn!(error = %e, "busy call not recorded");
+        }
         return xml(&busy_twiml(shop));
     }
     let mut stream = Stream::new(state.stream_url()).parameter("to", to);
@@ -161,32 +152,19 @@ pub async fn status(
         Err(r) => return r.into_response(),
     };
     if callback.call.status.is_terminal() {
-        let store = state.calls.shop.store();
-        // The first end wins: a repeated or late terminal callback must not replace the
-        // outcome the conversation (or an earlier callback) recorded.
-        if let Ok(Some(log)) = store.call_by_sid(callback.call.call_sid.as_str()).await
-            && log.ended_at.is_some()
+        let at = callback.timestamp.map(|t| t.with_timezone(&Utc));
+        match state
+            .calls
+            .recorder
+            .terminal_status(
+                callback.call.call_sid.as_str(),
+                callback.call.status.as_str(),
+                at,
+            )
+            .await
         {
-            return StatusCode::NO_CONTENT.into_response();
-        }
-        let ended_at = callback
-            .timestamp
-            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
-        let outcome = match callback.call.status.as_str() {
-            "completed" => None, // the conversation records the real outcome
-            other => Some(other.replace('-', "_")),
-        };
-        let end = CallEnd {
-            ended_at,
-            outcome,
-            summary: None,
-            customer_id: None,
-        };
-        match store.end_call(callback.call.call_sid.as_str(), &end).await {
-            Ok(_) => {}
-            Err(otto_store::StoreError::NotFound { .. }) => {
-                info!("status callback for a call we never answered");
-            }
+            Ok(true) => {}
+            Ok(false) => info!("status callback for a call we never answered"),
             Err(e) => {
                 warn!(error = %e, "status callback not recorded");
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
