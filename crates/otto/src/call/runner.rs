@@ -409,11 +409,18 @@ impl Call {
             Output::StartReply { generation, input } => {
                 let cancel = CancellationToken::new();
                 self.current = Some((generation, cancel.clone()));
-                let _ = self.dialogue.send(DialogueCmd::Reply {
-                    generation,
-                    input,
-                    cancel,
-                });
+                if self
+                    .dialogue
+                    .send(DialogueCmd::Reply {
+                        generation,
+                        input,
+                        cancel,
+                    })
+                    .is_err()
+                {
+                    warn!("the dialogue task has ended: no reply");
+                    self.follow_ups.push(Input::ReplyFailed { generation });
+                }
                 self.session(SessionUpdate {
                     phase: Some(CallPhase::Speaking),
                     ..SessionUpdate::default()
@@ -428,7 +435,9 @@ impl Call {
                 }
             }
             Output::ReplyTruncated { heard, .. } => {
-                let _ = self.dialogue.send(DialogueCmd::Truncated(heard));
+                if self.dialogue.send(DialogueCmd::Truncated(heard)).is_err() {
+                    debug!("the dialogue task has ended: truncation not delivered");
+                }
             }
             Output::Synthesize { generation, text } => {
                 // After a session that could not be reopened, each sentence tries again.
@@ -463,16 +472,22 @@ impl Call {
                 }
             }
             Output::ClearPlayback => {
-                let _ = self.outbound.clear();
+                if self.outbound.clear().is_err() {
+                    self.follow_ups.push(Input::Stop);
+                }
             }
             Output::CommitTurn {
                 speaker,
                 text,
                 interrupted,
             } => {
-                let _ = self
+                if self
                     .turns
-                    .send(self.call_log.turn(speaker, &text, interrupted));
+                    .send(self.call_log.turn(speaker, &text, interrupted))
+                    .is_err()
+                {
+                    warn!("the turn writer has ended: a turn was not logged");
+                }
                 self.session(SessionUpdate {
                     phase: (speaker == Speaker::Agent).then_some(CallPhase::Listening),
                     add_turns: 1,

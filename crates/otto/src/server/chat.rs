@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use otto_agent::{CallerContext, Conversation, SystemClock, run_text_session};
 use otto_core::domain::PhoneNumber;
@@ -23,6 +22,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tracing::warn;
 
 use super::AppState;
+use super::error::HttpError;
 
 /// Longest chat message accepted, bytes.
 const MAX_CHAT_MESSAGE: usize = 4 * 1024;
@@ -39,14 +39,13 @@ pub async fn chat(
     State(state): State<Arc<AppState>>,
     Query(query): Query<ChatQuery>,
     ws: WebSocketUpgrade,
-) -> Response {
-    let caller = match PhoneNumber::parse(&query.from) {
-        Ok(p) => p,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-    };
+) -> Result<Response, HttpError> {
+    let caller =
+        PhoneNumber::parse(&query.from).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     let tasks = state.tasks.clone();
-    ws.max_message_size(MAX_CHAT_MESSAGE)
-        .on_upgrade(move |socket| tasks.track_future(run(state, caller, socket)))
+    Ok(ws
+        .max_message_size(MAX_CHAT_MESSAGE)
+        .on_upgrade(move |socket| tasks.track_future(run(state, caller, socket))))
 }
 
 async fn run(state: Arc<AppState>, caller: PhoneNumber, socket: WebSocket) {
@@ -104,7 +103,9 @@ async fn run(state: Arc<AppState>, caller: PhoneNumber, socket: WebSocket) {
                 break;
             }
         }
-        let _ = sink.close().await;
+        if let Err(e) = sink.close().await {
+            tracing::debug!(error = %e, "chat socket already closed");
+        }
     };
     let session = async move {
         if let Err(e) =

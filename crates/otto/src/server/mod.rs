@@ -1,5 +1,6 @@
 //! The HTTP server behind `otto serve`: Twilio webhooks and the media WebSocket
 //! ([`twilio`]), the text chat WebSocket ([`chat`]), and operations endpoints ([`ops`]).
+//! Every route fails with the one [`error::HttpError`].
 //!
 //! | route | what |
 //! |---|---|
@@ -13,6 +14,7 @@
 //! the busy message), lets live calls go on up to `server.shutdown_grace_secs`, then ends them.
 
 pub mod chat;
+pub mod error;
 pub mod ops;
 pub mod twilio;
 

@@ -24,6 +24,7 @@ use otto_twilio::webhook::{IncomingCall, Party, StatusCallback, parse_form};
 use tracing::{info, warn};
 
 use super::AppState;
+use super::error::HttpError;
 use crate::call::runner;
 
 /// What the caller hears when Otto is at its call limit or shutting down.
@@ -35,26 +36,21 @@ fn busy_twiml(shop: &str) -> twiml::Response {
         .hangup()
 }
 
-fn xml(response: &twiml::Response) -> Response {
-    match response.to_xml() {
-        Ok(body) => ([(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], body).into_response(),
-        Err(e) => {
-            warn!(error = %e, "TwiML could not be written");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+fn xml(response: &twiml::Response) -> Result<Response, HttpError> {
+    let body = response.to_xml().map_err(HttpError::internal)?;
+    Ok(([(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], body).into_response())
 }
 
 /// Rejection of a request whose signature does not validate.
-const FORBIDDEN: (StatusCode, &str) = (StatusCode::FORBIDDEN, "invalid signature");
+const FORBIDDEN: HttpError = HttpError::Forbidden("invalid signature");
 
-/// Checks the signature of a form webhook; `Err` is the response to send.
+/// Checks the signature of a form webhook.
 fn check_form(
     state: &AppState,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     params: &[(String, String)],
-) -> Result<(), (StatusCode, &'static str)> {
+) -> Result<(), HttpError> {
     let Some(validator) = &state.validator else {
         return Ok(());
     };
@@ -75,10 +71,10 @@ fn signed_form<T>(
     headers: &HeaderMap,
     body: &[u8],
     read: impl FnOnce(&[(String, String)]) -> Result<T, otto_twilio::TwilioError>,
-) -> Result<T, (StatusCode, String)> {
-    let bad = |e: otto_twilio::TwilioError| (StatusCode::BAD_REQUEST, e.to_string());
+) -> Result<T, HttpError> {
+    let bad = |e: otto_twilio::TwilioError| HttpError::BadRequest(e.to_string());
     let params = parse_form(body).map_err(bad)?;
-    check_form(state, uri, headers, &params).map_err(|(code, why)| (code, why.to_string()))?;
+    check_form(state, uri, headers, &params)?;
     read(&params).map_err(bad)
 }
 
@@ -97,11 +93,8 @@ pub async fn voice(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let incoming = match signed_form(&state, &uri, &headers, &body, IncomingCall::from_form) {
-        Ok(c) => c.call,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, HttpError> {
+    let incoming = signed_form(&state, &uri, &headers, &body, IncomingCall::from_form)?.call;
     let from = party_text(&incoming.from);
     let to = party_text(&incoming.to).unwrap_or_default();
     let recorder = &state.calls.recorder;
@@ -146,11 +139,8 @@ pub async fn status(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let callback = match signed_form(&state, &uri, &headers, &body, StatusCallback::from_form) {
-        Ok(c) => c,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<StatusCode, HttpError> {
+    let callback = signed_form(&state, &uri, &headers, &body, StatusCallback::from_form)?;
     if callback.call.status.is_terminal() {
         let at = callback.timestamp.map(|t| t.with_timezone(&Utc));
         match state
@@ -166,12 +156,13 @@ pub async fn status(
             Ok(true) => {}
             Ok(false) => info!("status callback for a call we never answered"),
             Err(e) => {
-                warn!(error = %e, "status callback not recorded");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                return Err(HttpError::internal(format!(
+                    "status callback not recorded: {e}"
+                )));
             }
         }
     }
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /twilio/media`: the Media Streams WebSocket. The upgrade is signature-checked over the
@@ -180,25 +171,26 @@ pub async fn media(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
-) -> Response {
+) -> Result<Response, HttpError> {
     if let Some(validator) = &state.validator {
         let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
         if let Err(e) = validator.validate_form(&state.stream_url(), &[], header) {
             warn!(error = %e, "media stream rejected: bad signature");
-            return FORBIDDEN.into_response();
+            return Err(FORBIDDEN);
         }
     }
     if state.shutting_down.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+        return Err(HttpError::Unavailable("shutting down"));
     }
     let Ok(permit) = state.permits.clone().try_acquire_owned() else {
         warn!("media stream refused: at the call limit");
-        return (StatusCode::SERVICE_UNAVAILABLE, "at the call limit").into_response();
+        return Err(HttpError::Unavailable("at the call limit"));
     };
     let calls = state.calls.clone();
     let end_calls = state.end_calls.clone();
     let tasks = state.tasks.clone();
-    ws.read_buffer_size(otto_twilio::media::READ_BUFFER_BYTES)
+    Ok(ws
+        .read_buffer_size(otto_twilio::media::READ_BUFFER_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
@@ -206,5 +198,5 @@ pub async fn media(
                 runner::run(calls, socket, end_calls).await;
                 drop(permit);
             })
-        })
+        }))
 }
