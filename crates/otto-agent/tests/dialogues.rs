@@ -1,6 +1,9 @@
 //! Scripted conversations on the rule-based dialogue over the text channel, against a real
 //! SQLite store in a temp dir with a fixed clock, asserting the records afterwards.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};

@@ -2,6 +2,9 @@
 //! scripted conversations whose records are asserted afterwards, provider failures that hand
 //! the conversation to the rule-based dialogue, and a prompt-injection attempt.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};

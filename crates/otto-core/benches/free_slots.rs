@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo bench -p otto-core --bench free_slots`.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -2,6 +2,9 @@
 //! and audio time, auth failure, KeepAlive, Finalize, CloseStream, reconnection mid-stream
 //! (dropped socket and NET-0001 close), malformed server messages, bad input.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use otto_core::speech::SpeechError;

@@ -2,6 +2,9 @@
 //! Flushed with the right generation in whole frames, ordering, clear mid-synthesis, REST
 //! fallback (WebSocket refused, failed mid-call, flush rate limit), auth and REST failures.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use otto_core::speech::tts::{TextToSpeech, TtsSession};

@@ -1,6 +1,9 @@
 //! The NHTSA client against `FakeNhtsa`, over real HTTP on loopback, with every `nhtsa-*`
 //! fixture.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use otto_core::domain::Vin;
 use otto_fakes::{FakeNhtsa, fixtures};
 use otto_providers::ProviderError;

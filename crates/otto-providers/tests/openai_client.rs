@@ -1,6 +1,9 @@
 //! The OpenAI-compatible client against `FakeOpenAi`, over real HTTP on loopback, with every
 //! `openai-*` fixture.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;

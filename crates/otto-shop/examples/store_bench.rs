@@ -3,6 +3,9 @@
 //! Without a URL it uses a new SQLite file in a temporary directory. The lead's
 //! `otto bench store` calls the same function.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use otto_core::shop::ShopConfig;

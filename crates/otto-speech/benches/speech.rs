@@ -1,6 +1,9 @@
 //! `cargo bench -p otto-speech`: runs [`otto_speech::bench::bench`] with the model at
 //! `OTTO_WHISPER_MODEL` or `data/models/ggml-tiny.en.bin` (repo root) and prints the figures.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 fn main() {
     let model = std::env::var_os("OTTO_WHISPER_MODEL")
         .map(std::path::PathBuf::from)

@@ -1,6 +1,9 @@
 //! `cargo run -p otto-speech --example fetch_model [DEST]`: puts a verified whisper model at
 //! DEST (default `data/models/ggml-tiny.en.bin`), as `otto models fetch` does.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 fn main() {
     let dest = std::env::args()
         .nth(1)

@@ -5,6 +5,9 @@
 //! When it is missing these tests FAIL and say how to fetch it. One model is loaded per test
 //! binary and shared; decodes are kept few (each costs about 0.6 s on 2 cores).
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

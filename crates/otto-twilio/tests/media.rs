@@ -1,6 +1,9 @@
 //! Media Streams messages: every `twilio-media-*` fixture parses, re-serialises to the same
 //! JSON, and malformed input is rejected without panicking.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use otto_fakes::fixtures;
 use otto_twilio::media::{FromTwilio, MAX_MESSAGE_BYTES, ToTwilio, Track};
 use otto_twilio::{StreamSid, TwilioError};

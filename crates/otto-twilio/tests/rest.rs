@@ -1,6 +1,9 @@
 //! The REST client against `FakeTwilioRest`: request bodies byte-for-byte as the
 //! `twilio-rest-*.form.txt` fixtures, Basic auth, and typed errors (§e).
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use otto_core::domain::PhoneNumber;
 use otto_fakes::fixtures;
 use otto_fakes::twilio::{FakeTwilioRest, ScriptedFailure};

@@ -2,6 +2,9 @@
 //! WebSocket on 127.0.0.1): it validates the signed webhook and upgrade, answers
 //! `<Connect><Stream>` TwiML, and per mode greets, echoes utterances, barges in, or hangs up.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -1,6 +1,9 @@
 //! Typed webhooks parsed from the `twilio-voice-incoming` and `twilio-status-callback-*`
 //! fixtures, and rejected when malformed.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use otto_fakes::fixtures;
 use otto_twilio::TwilioError;
 use otto_twilio::webhook::{

@@ -3,6 +3,9 @@
 //! reach the caller, and the call log must keep only what was heard, marked interrupted.
 //! Speech runs through the Deepgram fakes (the recogniser is not under test here).
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod vendors;
 

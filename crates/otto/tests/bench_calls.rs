@@ -3,6 +3,9 @@
 //! (speed goals live in the benchmark); what is asserted is that every call and every turn
 //! was measured.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 #[test]

@@ -3,6 +3,9 @@
 //! must go on and still book; speech runs through the Deepgram fakes, the LLM through the
 //! OpenAI fake, all selected by configuration as in production.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod vendors;
 

@@ -2,6 +2,9 @@
 //! speech through the Deepgram fakes (selected by configuration, as in production) and the
 //! rule-based dialogue; the records are checked in the database afterwards.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod vendors;
 

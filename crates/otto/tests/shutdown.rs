@@ -2,6 +2,9 @@
 //! on to the end within the grace period, and a call still live when the grace period is over
 //! is ended by the server. Speech runs through the Deepgram fakes.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod vendors;
 

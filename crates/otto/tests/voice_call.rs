@@ -3,6 +3,9 @@
 //! synthesised with flite and heard by the local Whisper recogniser, and the records are
 //! checked in the database afterwards: a booking, a move and a cancellation.
 
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
