@@ -1,0 +1,364 @@
+//! Booking a new appointment: collecting service, vehicle, day and time into the draft,
+//! offering slots, the read-back, and the booking itself.
+
+use chrono::{NaiveTime, Timelike};
+
+use super::{Draft, Lines, RuleDialogue, Stage};
+use crate::context::CallerContext;
+use crate::nlu::{self, TimeOfDay, VehicleMention, VinMention};
+use crate::speak;
+use crate::tools::{AddVehicleArgs, DayPart, RegisterCustomerArgs, SlotView, ToolError};
+
+impl RuleDialogue {
+    /// Takes a day or time said in `text` as the booking's new preference; a time alone
+    /// stays on the day of the `offered` slot. False when `text` names neither.
+    pub(super) fn retime(&mut self, ctx: &CallerContext, text: &str, offered: &SlotView) -> bool {
+        let new = nlu::when(text, ctx.today());
+        if new.date.is_none() && new.time.is_none() {
+            return false;
+        }
+        let offered_day = offered.at.with_timezone(&ctx.tz()).date_naive();
+        self.draft.date = new.date.or(Some(offered_day));
+        self.draft.time = new.time;
+        true
+    }
+
+    pub(super) fn booking_summary(&self, ctx: &CallerContext, slot: &SlotView) -> String {
+        let service = self
+            .draft
+            .service
+            .as_ref()
+            .map_or("appointment".into(), |s| s.name.clone());
+        let vehicle = ctx
+            .vehicle()
+            .map(|v| format!(" for your {}", speak::vehicle(v)))
+            .unwrap_or_default();
+        format!(
+            "To confirm: {service}{vehicle} on {}. Shall I book it?",
+            slot.spoken
+        )
+    }
+
+    /// A VIN heard while collecting a vehicle: read it back, or say what is wrong.
+    pub(super) fn vin_heard(&mut self, text: &str) -> Option<Lines> {
+        if !matches!(self.stage, Stage::AskVehicle) {
+            return None;
+        }
+        match nlu::vin(text)? {
+            VinMention::Valid(v) => {
+                self.stage = Stage::ConfirmVin(v.clone());
+                Some(vec![format!(
+                    "I heard the VIN {}. Is that right?",
+                    speak::vin(v.as_str())
+                )])
+            }
+            VinMention::Invalid { .. } => Some(vec![
+                "That VIN doesn't check out; one of the characters may be off.".into(),
+                "Could you read it again, or tell me the year, make and model?".into(),
+            ]),
+            VinMention::Incomplete(n) => Some(vec![format!(
+                "I only got {n} characters, and a VIN has 17. Could you read it again?"
+            )]),
+        }
+    }
+
+    /// Reads service, vehicle, day and time from `text` into the draft (keeping what was
+    /// already known when the text does not say).
+    pub(super) fn merge(&mut self, ctx: &CallerContext, text: &str) {
+        if let Some(n) = nlu::name(text, false) {
+            self.draft.name = Some(n);
+        }
+        if let Some(s) = nlu::service(text, ctx.config()) {
+            self.draft.service = Some(s.clone());
+        }
+        let v = nlu::vehicle(text);
+        if v.year.is_some() {
+            self.draft.vehicle.year = v.year;
+        }
+        if v.make.is_some() {
+            self.draft.vehicle.make = v.make;
+        }
+        if v.model.is_some() {
+            self.draft.vehicle.model = v.model;
+        }
+        let w = nlu::when(text, ctx.today());
+        if w.date.is_some() {
+            self.draft.date = w.date;
+        }
+        if w.time.is_some() {
+            self.draft.time = w.time;
+        }
+    }
+
+    /// With several vehicles on file: the one the caller named.
+    pub(super) async fn pick_own_vehicle(&mut self, ctx: &mut CallerContext, text: &str) -> bool {
+        if ctx.vehicle().is_some() {
+            return false;
+        }
+        let vehicles = ctx.vehicles().await.unwrap_or_default();
+        let t = text.to_lowercase();
+        let hit = vehicles
+            .into_iter()
+            .find(|v| t.contains(&v.model.to_lowercase()) || t.contains(&v.make.to_lowercase()));
+        match hit {
+            Some(v) => {
+                ctx.focus_vehicle(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Asks for the next missing piece of the booking, or offers slots.
+    pub(super) async fn advance_booking(
+        &mut self,
+        ctx: &mut CallerContext,
+        mut lines: Lines,
+    ) -> Lines {
+        if ctx.customer().is_none()
+            && ctx.caller().is_some()
+            && let Some(name) = self.draft.name.take()
+        {
+            match ctx
+                .register_customer(RegisterCustomerArgs { name: name.clone() })
+                .await
+            {
+                Ok(_) => lines.push(format!("Thanks, {}.", speak::first_name(&name))),
+                Err(e) => return self.tool_failed(ctx, e).await,
+            }
+        }
+        if ctx.customer().is_none() {
+            if ctx.caller().is_none() {
+                self.stage = Stage::AskMessage;
+                self.booking = false;
+                lines.push("I'm sorry, I can't book without a caller ID on the line, but I can take a message for the shop.".into());
+                lines.push(self.question(ctx));
+                return lines;
+            }
+            self.stage = Stage::AskName;
+            lines.push(
+                "I can help with that. Since you're new with us, may I have your name?".into(),
+            );
+            return lines;
+        }
+        if ctx.vehicle().is_none() {
+            let vehicles = ctx.vehicles().await.unwrap_or_default();
+            let v = self.draft.vehicle.clone();
+            if let Some(own) = vehicles.iter().find(|o| {
+                v.model
+                    .as_ref()
+                    .is_some_and(|m| o.model.eq_ignore_ascii_case(m))
+                    || (v.model.is_none()
+                        && v.make
+                            .as_ref()
+                            .is_some_and(|m| o.make.eq_ignore_ascii_case(m)))
+            }) {
+                ctx.focus_vehicle(own.clone());
+            } else if let (Some(year), Some(make), Some(model)) =
+                (v.year, v.make.clone(), v.model.clone())
+            {
+                let vin = self.vin.take().map(|v| v.to_string());
+                match ctx
+                    .add_vehicle(AddVehicleArgs {
+                        year,
+                        make,
+                        model,
+                        vin,
+                    })
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.draft.vehicle = VehicleMention::default();
+                        self.stage = Stage::AskVehicle;
+                        lines.push(format!("Sorry, {e}."));
+                        lines.push(self.question(ctx));
+                        return lines;
+                    }
+                }
+            } else {
+                self.stage = Stage::AskVehicle;
+                if vehicles.len() > 1 {
+                    let names: Vec<String> = vehicles.iter().map(speak::vehicle).collect();
+                    lines.push(format!(
+                        "Is this for your {}?",
+                        speak::join_or(&names, "or")
+                    ));
+                } else if v.make.is_some() || self.vin.is_some() {
+                    let have = [v.year.map(|y| y.to_string()), v.make.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let ask = if v.year.is_some() {
+                        "What model is it?"
+                    } else {
+                        "What's the year and model?"
+                    };
+                    lines.push(format!("A {have}. {ask}"));
+                } else {
+                    lines.push(self.question(ctx));
+                }
+                return lines;
+            }
+        }
+        let Some(service) = self.draft.service.clone() else {
+            self.stage = Stage::AskService;
+            lines.push(self.question(ctx));
+            return lines;
+        };
+        if self.draft.date.is_none() && self.draft.time.is_none() {
+            self.stage = Stage::AskWhen;
+            lines.push(format!(
+                "Got it, {} for your {}.",
+                service.name,
+                ctx.vehicle().map(speak::vehicle).unwrap_or_default()
+            ));
+            lines.push(self.question(ctx));
+            return lines;
+        }
+        let (part, near) = preference(self.draft.time);
+        let from = self.draft.date.unwrap_or_else(|| ctx.today());
+        match ctx.slots(&service, from, part, near).await {
+            Ok(slots) if slots.is_empty() => {
+                self.draft.date = None;
+                self.draft.time = None;
+                self.stage = Stage::AskWhen;
+                lines.push(
+                    "I'm sorry, I don't have anything open then in the next two weeks.".into(),
+                );
+                lines.push("Is there another day or time that would work?".into());
+                lines
+            }
+            Ok(slots) => {
+                let exact = near.is_some_and(|n| {
+                    slots
+                        .iter()
+                        .any(|s| s.at.with_timezone(&ctx.tz()).time() == n)
+                        && self
+                            .draft
+                            .date
+                            .is_none_or(|d| slots[0].at.with_timezone(&ctx.tz()).date_naive() == d)
+                });
+                if exact {
+                    let n = near.unwrap_or(NaiveTime::MIN);
+                    let slot = slots
+                        .iter()
+                        .find(|s| s.at.with_timezone(&ctx.tz()).time() == n)
+                        .cloned()
+                        .unwrap_or_else(|| slots[0].clone());
+                    lines.push(self.booking_summary(ctx, &slot));
+                    self.stage = Stage::ConfirmBooking(slot);
+                } else {
+                    let first_day = slots[0].at.with_timezone(&ctx.tz()).date_naive();
+                    if self.draft.date.is_some_and(|d| d != first_day) {
+                        lines.push("That day is full.".into());
+                    }
+                    self.stage = Stage::ChooseSlot(slots);
+                    lines.push(self.question(ctx));
+                }
+                lines
+            }
+            Err(e) => self.tool_failed(ctx, e).await,
+        }
+    }
+
+    pub(super) async fn register(&mut self, ctx: &mut CallerContext, name: &str) -> Lines {
+        match ctx
+            .register_customer(RegisterCustomerArgs {
+                name: name.to_string(),
+            })
+            .await
+        {
+            Ok(_) | Err(ToolError::AlreadyRegistered) => {
+                let lines = vec![format!("Thanks, {}.", speak::first_name(name))];
+                if self.booking {
+                    self.advance_booking(ctx, lines).await
+                } else {
+                    self.stage = Stage::Open;
+                    let mut l = lines;
+                    l.push("How can I help you today?".into());
+                    l
+                }
+            }
+            Err(e) => self.tool_failed(ctx, e).await,
+        }
+    }
+
+    pub(super) async fn book(&mut self, ctx: &mut CallerContext, slot: SlotView) -> Lines {
+        let Some(service) = self.draft.service.clone() else {
+            self.stage = Stage::AskService;
+            return vec![self.question(ctx)];
+        };
+        match ctx
+            .book(&service, slot.at, None, self.draft.notes.clone())
+            .await
+        {
+            Ok(v) => {
+                self.stage = Stage::Open;
+                self.booking = false;
+                self.draft = Draft::default();
+                vec![
+                    format!("You're all set: {} on {}.", v.service, v.spoken),
+                    "Is there anything else I can help with?".into(),
+                ]
+            }
+            Err(ToolError::SlotTaken) => {
+                self.stage = Stage::AskWhen;
+                self.advance_booking(ctx, vec!["Sorry, that time was just taken.".into()])
+                    .await
+            }
+            Err(e) => self.tool_failed(ctx, e).await,
+        }
+    }
+}
+
+/// (day part, exact time) for a time-of-day preference.
+pub(super) fn preference(t: Option<TimeOfDay>) -> (DayPart, Option<NaiveTime>) {
+    match t {
+        None => (DayPart::Any, None),
+        Some(TimeOfDay::At(t)) => (DayPart::Any, Some(t)),
+        Some(TimeOfDay::Morning) => (DayPart::Morning, None),
+        Some(TimeOfDay::Afternoon) => (DayPart::Afternoon, None),
+        Some(TimeOfDay::AfterLunch) => (DayPart::AfterLunch, None),
+        Some(TimeOfDay::Evening) => (DayPart::Evening, None),
+    }
+}
+
+/// The offered slot the caller chose: by position ("the first", "the last one"), by time
+/// ("2:30"), or "yes" when only one was offered.
+pub(super) fn choose(
+    text: &str,
+    slots: &[SlotView],
+    ctx: &CallerContext,
+    yn: Option<bool>,
+) -> Option<SlotView> {
+    let t = nlu::tokens(text);
+    let has = |w: &str| t.iter().any(|x| x == w);
+    let idx = if has("first") || has("1st") || has("earliest") {
+        Some(0)
+    } else if has("second") || has("2nd") || has("middle") {
+        Some(1)
+    } else if has("third") || has("3rd") {
+        Some(2)
+    } else if has("last") || has("latest") {
+        Some(slots.len().saturating_sub(1))
+    } else {
+        None
+    };
+    if let Some(i) = idx {
+        return slots.get(i).cloned();
+    }
+    if let Some(TimeOfDay::At(at)) = nlu::when(text, ctx.today()).time {
+        let tz = ctx.tz();
+        // "2:30" may have been read as 14:30 or 2:30; match either half of the day.
+        return slots
+            .iter()
+            .find(|s| {
+                let st = s.at.with_timezone(&tz).time();
+                st == at || (st.hour() % 12 == at.hour() % 12 && st.minute() == at.minute())
+            })
+            .cloned();
+    }
+    (yn == Some(true) && slots.len() == 1).then(|| slots[0].clone())
+}

@@ -1,0 +1,213 @@
+//! Managing the caller's appointments: listing them, picking one to move or cancel, and
+//! offering a new time for a move.
+
+use chrono::NaiveDate;
+use otto_core::records::Appointment;
+
+use super::booking::preference;
+use super::{Lines, Purpose, RuleDialogue, Stage};
+use crate::context::CallerContext;
+use crate::nlu::{self, TimeOfDay, When};
+use crate::speak;
+use crate::tools::{NoArgs, ToolError};
+
+impl RuleDialogue {
+    pub(super) async fn list_upcoming(&mut self, ctx: &mut CallerContext) -> Lines {
+        self.stage = Stage::Open;
+        if ctx.customer().is_none() {
+            return vec![
+                "I don't see any appointments for the number you're calling from.".into(),
+                "Is there anything else I can help with?".into(),
+            ];
+        }
+        let _ = ctx.list_upcoming(NoArgs {}).await;
+        match ctx.upcoming().await {
+            Ok(list) if list.is_empty() => vec![
+                "You don't have any upcoming appointments.".into(),
+                "Would you like to book one?".into(),
+            ],
+            Ok(list) => vec![
+                format!(
+                    "You have {}.",
+                    speak::list_appointments(ctx.config(), &list)
+                ),
+                "Is there anything else I can help with?".into(),
+            ],
+            Err(e) => self.tool_failed(ctx, e).await,
+        }
+    }
+
+    /// Starts picking one of the caller's appointments to cancel or move; a new day or time
+    /// said in the same utterance ("move it to Wednesday at 2pm") is offered straight away.
+    pub(super) async fn pick(
+        &mut self,
+        ctx: &mut CallerContext,
+        text: &str,
+        purpose: Purpose,
+    ) -> Lines {
+        self.booking = false;
+        if ctx.customer().is_none() {
+            self.stage = Stage::Open;
+            return vec![
+                "I don't see any appointments for the number you're calling from.".into(),
+                "Is there anything else I can help with?".into(),
+            ];
+        }
+        let mut list = match ctx.upcoming().await {
+            Ok(l) => l,
+            Err(e) => return self.tool_failed(ctx, e).await,
+        };
+        // A job already under way is listed as upcoming but can no longer be changed.
+        let now = ctx.now();
+        list.retain(|a| a.start > now);
+        let (which, new) = request(text, purpose, ctx.today());
+        match list.len() {
+            0 => {
+                self.stage = Stage::Open;
+                vec![
+                    "You don't have any upcoming appointments.".into(),
+                    "Is there anything else I can help with?".into(),
+                ]
+            }
+            1 => self.picked(ctx, purpose, list[0].clone(), new).await,
+            _ => match pick_appointment(&which, &list, ctx) {
+                Some(a) => self.picked(ctx, purpose, a, new).await,
+                None => {
+                    self.stage = Stage::PickAppointment(purpose, list);
+                    vec![self.question(ctx)]
+                }
+            },
+        }
+    }
+
+    /// The appointment `a` is chosen: confirm a cancellation, or offer the `new` day and time
+    /// of a move (asking for one when the caller gave none).
+    pub(super) async fn picked(
+        &mut self,
+        ctx: &mut CallerContext,
+        purpose: Purpose,
+        a: Appointment,
+        new: When,
+    ) -> Lines {
+        match purpose {
+            Purpose::Cancel => {
+                self.stage = Stage::ConfirmCancel(a);
+                vec![self.question(ctx)]
+            }
+            Purpose::Reschedule => {
+                // A bare date that is the appointment's own ("my Wednesday appointment")
+                // names it; it is not where to move it.
+                let own_day = a.start.with_timezone(&ctx.tz()).date_naive();
+                let date = new.date.filter(|d| new.time.is_some() || *d != own_day);
+                if date.is_some() || new.time.is_some() {
+                    return self.offer_new_time(ctx, a, date, new.time).await;
+                }
+                self.stage = Stage::AskNewTime(a.clone());
+                vec![format!(
+                    "Your {}. {}",
+                    speak::describe(ctx.config(), &a),
+                    self.question(ctx)
+                )]
+            }
+        }
+    }
+
+    pub(super) async fn offer_new_time(
+        &mut self,
+        ctx: &mut CallerContext,
+        a: Appointment,
+        date: Option<NaiveDate>,
+        time: Option<TimeOfDay>,
+    ) -> Lines {
+        let Some(service) = ctx.config().service(&a.service).cloned() else {
+            return self.tool_failed(ctx, ToolError::NotFound("service")).await;
+        };
+        let (part, near) = preference(time);
+        let from = date.unwrap_or_else(|| ctx.today());
+        match ctx.slots(&service, from, part, near).await {
+            Ok(slots) if slots.is_empty() => {
+                self.stage = Stage::AskNewTime(a);
+                vec!["I don't have anything open then. Is there another day or time?".into()]
+            }
+            Ok(slots) => {
+                let tz = ctx.tz();
+                let first_day = slots[0].at.with_timezone(&tz).date_naive();
+                let on_day = date.is_none_or(|d| d == first_day);
+                let exact = near.filter(|_| on_day).and_then(|n| {
+                    slots
+                        .iter()
+                        .find(|s| s.at.with_timezone(&tz).time() == n)
+                        .cloned()
+                });
+                match exact {
+                    Some(slot) => {
+                        let q = format!("Should I move your {} to {}?", service.name, slot.spoken);
+                        self.stage = Stage::ConfirmMove(a, slot);
+                        vec![q]
+                    }
+                    None => {
+                        let mut lines = Vec::new();
+                        if !on_day {
+                            lines.push("That day is full.".to_string());
+                        }
+                        self.stage = Stage::ChooseNewSlot(a, slots);
+                        lines.push(self.question(ctx));
+                        lines
+                    }
+                }
+            }
+            Err(e) => self.tool_failed(ctx, e).await,
+        }
+    }
+}
+
+/// A request about an appointment split into the words that say which one and, for a move,
+/// when to: "move my Wednesday oil change to Friday at 2" → ("move my wednesday oil change",
+/// Friday at 2 p.m.). The new time follows the last "to", "for", "till" or "until" that is
+/// followed by one; without such a word the whole text says both. A cancellation has no new
+/// time.
+pub(super) fn request(text: &str, purpose: Purpose, today: NaiveDate) -> (String, When) {
+    if purpose == Purpose::Cancel {
+        return (text.to_string(), When::default());
+    }
+    let t = nlu::tokens(text);
+    let split = t
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, w)| matches!(w.as_str(), "to" | "for" | "till" | "until"))
+        .find_map(|(i, _)| {
+            let w = nlu::when(&t[i + 1..].join(" "), today);
+            (w.date.is_some() || w.time.is_some()).then(|| (t[..i].join(" "), w))
+        });
+    split.unwrap_or_else(|| (text.to_string(), nlu::when(text, today)))
+}
+
+/// The appointment the caller means: by service, by date, or by position.
+pub(super) fn pick_appointment(
+    text: &str,
+    list: &[Appointment],
+    ctx: &CallerContext,
+) -> Option<Appointment> {
+    if let Some(s) = nlu::service(text, ctx.config())
+        && let Some(a) = list.iter().find(|a| a.service == s.id)
+    {
+        return Some(a.clone());
+    }
+    if let Some(d) = nlu::when(text, ctx.today()).date
+        && let Some(a) = list
+            .iter()
+            .find(|a| a.start.with_timezone(&ctx.tz()).date_naive() == d)
+    {
+        return Some(a.clone());
+    }
+    let t = nlu::tokens(text);
+    let has = |w: &str| t.iter().any(|x| x == w);
+    if has("first") || has("earlier") || has("1st") {
+        return list.first().cloned();
+    }
+    if has("second") || has("last") || has("later") || has("2nd") {
+        return list.get(1).cloned();
+    }
+    None
+}

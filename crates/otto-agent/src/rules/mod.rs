@@ -1,0 +1,536 @@
+//! The rule-based dialogue: intents from patterns, entities from [`crate::nlu`], slot filling
+//! and confirmation, acting through the same tool executors as the LLM agent.
+//!
+//! Stages: greeting → (identifying: lookup by caller ID, asking a new caller's name) → intent
+//! → collecting (vehicle, service, day and time, which appointment) → confirming (yes/no before
+//! every write) → done. Everything it knows about the caller lives in the shared
+//! [`CallerContext`], so it can take over mid-call from the LLM agent: a customer already
+//! identified is not asked again, a vehicle already chosen is reused.
+//!
+//! Questions (hours, address, services, prices, recalls) are answered at any point, after which
+//! the pending question is asked again. After [`MAX_MISUNDERSTOOD`] turns in a row that it
+//! cannot use, it offers a way out: a transfer while the shop is open, a message otherwise.
+//!
+//! This module holds the dialogue's state and its turn dispatch; the jobs live beside it:
+//! [`booking`] (a new appointment), [`manage`] (listing, moving, cancelling) and
+//! [`questions`] (recalls, a person, the way out). How things are said is [`crate::speak`].
+
+mod booking;
+mod manage;
+mod questions;
+
+use chrono::NaiveDate;
+use otto_core::domain::Vin;
+use otto_core::engine::ReplyInput;
+use otto_core::records::Appointment;
+use otto_core::shop::ServiceDef;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::CallerContext;
+use crate::dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink, say};
+use crate::nlu::{self, Intent, TimeOfDay, VehicleMention};
+use crate::speak;
+use crate::tools::{NoArgs, SlotView, TakeMessageArgs, ToolError};
+use booking::choose;
+use manage::{pick_appointment, request};
+
+/// Turns in a row Otto may fail to understand before it offers a person or a message.
+pub const MAX_MISUNDERSTOOD: u32 = 3;
+
+/// What an appointment is being picked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Cancel,
+    Reschedule,
+}
+
+/// Where the conversation is.
+#[derive(Debug, Clone, PartialEq)]
+enum Stage {
+    /// Waiting for what the caller wants.
+    Open,
+    AskName,
+    AskVehicle,
+    ConfirmVin(Vin),
+    AskService,
+    AskWhen,
+    ChooseSlot(Vec<SlotView>),
+    ConfirmBooking(SlotView),
+    PickAppointment(Purpose, Vec<Appointment>),
+    ConfirmCancel(Appointment),
+    AskNewTime(Appointment),
+    ChooseNewSlot(Appointment, Vec<SlotView>),
+    ConfirmMove(Appointment, SlotView),
+    AskMessage,
+    AskRecallVehicle,
+    /// Goodbye said; anything more gets a short goodbye again.
+    Ended,
+}
+
+/// What a booking in progress has collected.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Draft {
+    service: Option<ServiceDef>,
+    date: Option<NaiveDate>,
+    time: Option<TimeOfDay>,
+    vehicle: VehicleMention,
+    notes: Option<String>,
+    /// A name the caller volunteered ("my name is …") before being asked.
+    name: Option<String>,
+}
+
+/// The rule-based dialogue. Create one per conversation with [`RuleDialogue::new`].
+#[derive(Debug)]
+pub struct RuleDialogue {
+    stage: Stage,
+    booking: bool,
+    draft: Draft,
+    misunderstood: u32,
+    greeted: bool,
+    /// A VIN the caller confirmed, stored with the vehicle once it is complete.
+    vin: Option<Vin>,
+}
+
+impl Default for RuleDialogue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The sentences of one reply.
+type Lines = Vec<String>;
+
+impl RuleDialogue {
+    /// A dialogue at the greeting.
+    pub fn new() -> Self {
+        Self {
+            stage: Stage::Open,
+            booking: false,
+            draft: Draft::default(),
+            misunderstood: 0,
+            greeted: false,
+            vin: None,
+        }
+    }
+
+    async fn greet(&mut self, ctx: &mut CallerContext) -> Lines {
+        self.greeted = true;
+        let shop = ctx.config().name.clone();
+        let known = ctx.lookup_caller(NoArgs {}).await.ok().and_then(|v| v.name);
+        match known {
+            Some(name) => vec![
+                format!(
+                    "Hi {}, thanks for calling {shop}.",
+                    speak::first_name(&name)
+                ),
+                "How can I help you today?".into(),
+            ],
+            None => vec![
+                format!("Thanks for calling {shop}, this is Otto."),
+                "How can I help you today?".into(),
+            ],
+        }
+    }
+
+    /// Handles one caller turn and returns what to say.
+    async fn turn(&mut self, ctx: &mut CallerContext, text: &str) -> Lines {
+        if !self.greeted {
+            // Taking over from another brain: identify quietly.
+            self.greeted = true;
+            let _ = ctx.lookup_caller(NoArgs {}).await;
+        }
+        if self.stage == Stage::Ended {
+            return vec!["Goodbye!".into()];
+        }
+        // At the open question, naming a service is asking to book it.
+        let intent = nlu::intent(text).or_else(|| {
+            (self.stage == Stage::Open && nlu::service(text, ctx.config()).is_some())
+                .then_some(Intent::Book)
+        });
+        let yn = nlu::yes_no(text);
+        // Yes/no stages first: a "no" there is an answer, not a goodbye.
+        if let Some(lines) = self.confirmations(ctx, text, yn, intent).await {
+            self.misunderstood = 0;
+            return lines;
+        }
+        if let Some(lines) = self.global(ctx, text, intent, yn).await {
+            self.misunderstood = 0;
+            return lines;
+        }
+        if let Some(lines) = self.collect(ctx, text).await {
+            self.misunderstood = 0;
+            return lines;
+        }
+        self.misunderstood += 1;
+        if self.misunderstood >= MAX_MISUNDERSTOOD {
+            self.misunderstood = 0;
+            return self.way_out(ctx).await;
+        }
+        let mut lines = vec!["Sorry, I didn't catch that.".to_string()];
+        lines.push(self.question(ctx));
+        lines
+    }
+
+    /// The question that the current stage waits on.
+    fn question(&self, ctx: &CallerContext) -> String {
+        match &self.stage {
+            Stage::Open | Stage::Ended => "How can I help you today?".into(),
+            Stage::AskName => "May I have your name, please?".into(),
+            Stage::AskVehicle => "What vehicle is it? The year, make and model, or the VIN.".into(),
+            Stage::ConfirmVin(v) => {
+                format!("I heard the VIN {}. Is that right?", speak::vin(v.as_str()))
+            }
+            Stage::AskService => {
+                format!(
+                    "What service do you need? For example {}.",
+                    speak::examples(ctx.config())
+                )
+            }
+            Stage::AskWhen => "What day and time would work for you?".into(),
+            Stage::ChooseSlot(slots) | Stage::ChooseNewSlot(_, slots) => {
+                format!("I have {}. Which works best?", speak::list_slots(slots))
+            }
+            Stage::ConfirmBooking(slot) => self.booking_summary(ctx, slot),
+            Stage::PickAppointment(_, list) => {
+                format!(
+                    "You have {}. Which one?",
+                    speak::list_appointments(ctx.config(), list)
+                )
+            }
+            Stage::ConfirmCancel(a) => {
+                format!("Should I cancel your {}?", speak::describe(ctx.config(), a))
+            }
+            Stage::AskNewTime(_) => "What day and time would you like instead?".into(),
+            Stage::ConfirmMove(a, slot) => format!(
+                "Should I move your {} to {}?",
+                speak::service_name(ctx.config(), &a.service),
+                slot.spoken
+            ),
+            Stage::AskMessage => "What message should I pass on?".into(),
+            Stage::AskRecallVehicle => "What's the year, make and model of the vehicle?".into(),
+        }
+    }
+
+    /// Answers to yes/no questions (and choices among offered slots).
+    async fn confirmations(
+        &mut self,
+        ctx: &mut CallerContext,
+        text: &str,
+        yn: Option<bool>,
+        intent: Option<Intent>,
+    ) -> Option<Lines> {
+        match &self.stage {
+            Stage::ConfirmVin(vin) => match yn {
+                Some(true) => {
+                    let vin = vin.clone();
+                    let info = vin.decode_offline();
+                    self.draft.vehicle.year = self.draft.vehicle.year.or(info.model_year);
+                    if self.draft.vehicle.make.is_none() {
+                        self.draft.vehicle.make = info.make.map(String::from);
+                    }
+                    self.vin = Some(vin);
+                    self.stage = Stage::AskVehicle;
+                    Some(self.advance_booking(ctx, vec!["Thanks.".into()]).await)
+                }
+                Some(false) => {
+                    self.stage = Stage::AskVehicle;
+                    Some(vec!["Sorry about that. Could you read me the VIN again, or tell me the year, make and model?".into()])
+                }
+                None => None,
+            },
+            Stage::ConfirmBooking(slot) => match (yn, slot.clone()) {
+                // "Actually, make it 2 p.m.": a new time, not an answer.
+                (yn, slot) if yn != Some(true) && self.retime(ctx, text, &slot) => {
+                    Some(self.advance_booking(ctx, Vec::new()).await)
+                }
+                (Some(true), slot) => Some(self.book(ctx, slot).await),
+                (Some(false), _) => {
+                    self.draft.date = None;
+                    self.draft.time = None;
+                    self.stage = Stage::AskWhen;
+                    Some(vec![
+                        "No problem. What day and time would suit you better?".into(),
+                    ])
+                }
+                (None, _) => None,
+            },
+            Stage::ConfirmCancel(a) => match yn {
+                Some(true) => {
+                    let appointment_id = a.id;
+                    let r = ctx
+                        .cancel_appointment(crate::tools::CancelArgs { appointment_id })
+                        .await;
+                    self.stage = Stage::Open;
+                    Some(match r {
+                        Ok(v) => vec![
+                            format!("Done. Your {} on {} is cancelled.", v.service, v.spoken),
+                            "Is there anything else I can help with?".into(),
+                        ],
+                        Err(e) => self.tool_failed(ctx, e).await,
+                    })
+                }
+                Some(false) => {
+                    self.stage = Stage::Open;
+                    Some(vec!["Okay, I'll leave it as it is. Anything else?".into()])
+                }
+                None => None,
+            },
+            Stage::ConfirmMove(a, slot) => match yn {
+                Some(true) => {
+                    let (a, at) = (a.clone(), slot.at);
+                    let r = ctx.move_appointment(a.id, at).await;
+                    self.stage = Stage::Open;
+                    Some(match r {
+                        Ok(v) => vec![
+                            format!("All set. Your {} is now on {}.", v.service, v.spoken),
+                            "Is there anything else I can help with?".into(),
+                        ],
+                        Err(ToolError::SlotTaken) => {
+                            self.stage = Stage::AskNewTime(a);
+                            vec!["Sorry, that time was just taken. What other day or time would work?".into()]
+                        }
+                        Err(e) => self.tool_failed(ctx, e).await,
+                    })
+                }
+                Some(false) => {
+                    self.stage = Stage::AskNewTime(a.clone());
+                    Some(vec![
+                        "Okay. What day and time would you like instead?".into(),
+                    ])
+                }
+                None => None,
+            },
+            Stage::ChooseSlot(slots) => {
+                let pick = choose(text, slots, ctx, yn)?;
+                self.stage = Stage::ConfirmBooking(pick.clone());
+                Some(vec![self.booking_summary(ctx, &pick)])
+            }
+            Stage::ChooseNewSlot(a, slots) => {
+                let pick = choose(text, slots, ctx, yn)?;
+                let a = a.clone();
+                let q = format!(
+                    "Should I move your {} to {}?",
+                    speak::service_name(ctx.config(), &a.service),
+                    pick.spoken
+                );
+                self.stage = Stage::ConfirmMove(a, pick);
+                Some(vec![q])
+            }
+            Stage::Open if intent.is_none() => match yn {
+                Some(false) => Some(self.goodbye(ctx).await),
+                Some(true) => Some(vec!["Sure, what can I help you with?".into()]),
+                None => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Intents that apply at any stage.
+    async fn global(
+        &mut self,
+        ctx: &mut CallerContext,
+        text: &str,
+        intent: Option<Intent>,
+        yn: Option<bool>,
+    ) -> Option<Lines> {
+        let intent = intent?;
+        // While collecting free text (a name, a message), only strong intents interrupt.
+        if matches!(self.stage, Stage::AskMessage) && intent != Intent::Goodbye {
+            return None;
+        }
+        if matches!(self.stage, Stage::AskName)
+            && nlu::name(text, true).is_some()
+            && intent == Intent::Book
+        {
+            return None;
+        }
+        let resume = |s: &Self, ctx: &CallerContext, mut lines: Lines| {
+            if s.stage != Stage::Open {
+                lines.push(s.question(ctx));
+            } else {
+                lines.push("Is there anything else I can help with?".into());
+            }
+            lines
+        };
+        if matches!(intent, Intent::Hours | Intent::Address | Intent::Prices) {
+            ctx.set_outcome(crate::context::Outcome::Informed);
+        }
+        match intent {
+            Intent::Goodbye if yn != Some(true) => Some(self.goodbye(ctx).await),
+            Intent::Goodbye => None,
+            Intent::Person => Some(self.person(ctx).await),
+            Intent::Hours => Some(resume(
+                self,
+                ctx,
+                vec![speak::hours(ctx.config(), ctx.today())],
+            )),
+            Intent::Address => Some(resume(
+                self,
+                ctx,
+                vec![format!("We're at {}.", ctx.config().address)],
+            )),
+            Intent::Services => {
+                let _ = ctx.list_services(NoArgs {}).await;
+                let names: Vec<String> = ctx
+                    .config()
+                    .services
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect();
+                Some(resume(
+                    self,
+                    ctx,
+                    vec![format!("We do {}.", speak::join_or(&names, "and"))],
+                ))
+            }
+            Intent::Prices => Some(resume(
+                self,
+                ctx,
+                vec![speak::prices(
+                    ctx.config(),
+                    nlu::service(text, ctx.config()),
+                )],
+            )),
+            Intent::Recalls => Some(self.recalls(ctx, text).await),
+            Intent::ListUpcoming => Some(self.list_upcoming(ctx).await),
+            Intent::Cancel => Some(self.pick(ctx, text, Purpose::Cancel).await),
+            Intent::Reschedule => Some(self.pick(ctx, text, Purpose::Reschedule).await),
+            Intent::Book => {
+                if self.booking && self.stage != Stage::Open {
+                    return None; // keep collecting; entities are read below
+                }
+                self.booking = true;
+                self.draft = Draft::default();
+                self.merge(ctx, text);
+                Some(self.advance_booking(ctx, Vec::new()).await)
+            }
+        }
+    }
+
+    /// Entities for the stage that is waiting on them.
+    async fn collect(&mut self, ctx: &mut CallerContext, text: &str) -> Option<Lines> {
+        match &self.stage {
+            Stage::AskName => {
+                let name = nlu::name(text, true)?;
+                self.merge(ctx, text);
+                Some(self.register(ctx, &name).await)
+            }
+            Stage::AskVehicle | Stage::AskService | Stage::AskWhen | Stage::ChooseSlot(_) => {
+                let before = self.draft.clone();
+                let vin_before = self.vin.clone();
+                if let Some(lines) = self.vin_heard(text) {
+                    return Some(lines);
+                }
+                self.merge(ctx, text);
+                if self.draft == before
+                    && self.vin == vin_before
+                    && !self.pick_own_vehicle(ctx, text).await
+                {
+                    return None;
+                }
+                if matches!(self.stage, Stage::ChooseSlot(_)) {
+                    self.stage = Stage::AskWhen;
+                }
+                Some(self.advance_booking(ctx, Vec::new()).await)
+            }
+            Stage::PickAppointment(purpose, list) => {
+                let purpose = *purpose;
+                let (which, new) = request(text, purpose, ctx.today());
+                let a = pick_appointment(&which, list, ctx)?;
+                Some(self.picked(ctx, purpose, a, new).await)
+            }
+            Stage::AskNewTime(a) | Stage::ChooseNewSlot(a, _) => {
+                let w = nlu::when(text, ctx.today());
+                if w.date.is_none() && w.time.is_none() {
+                    return None;
+                }
+                let a = a.clone();
+                Some(self.offer_new_time(ctx, a, w.date, w.time).await)
+            }
+            Stage::AskMessage => {
+                let r = ctx
+                    .take_message(TakeMessageArgs {
+                        message: text.to_string(),
+                    })
+                    .await;
+                self.stage = Stage::Open;
+                Some(match r {
+                    Ok(_) => vec![
+                        "Thanks, I've passed your message on and someone will call you back."
+                            .into(),
+                        "Is there anything else?".into(),
+                    ],
+                    Err(_) => {
+                        vec!["Sorry, I couldn't take that down. Could you say it again?".into()]
+                    }
+                })
+            }
+            Stage::AskRecallVehicle => {
+                let v = nlu::vehicle(text);
+                if !v.is_complete() {
+                    return None;
+                }
+                self.stage = Stage::Open;
+                Some(self.recalls_for(ctx, &v).await)
+            }
+            _ => None,
+        }
+    }
+
+    async fn goodbye(&mut self, ctx: &mut CallerContext) -> Lines {
+        let _ = ctx.end_call(NoArgs {}).await;
+        self.stage = Stage::Ended;
+        vec![format!(
+            "Thanks for calling {}. Goodbye!",
+            ctx.config().name
+        )]
+    }
+
+    async fn tool_failed(&mut self, ctx: &mut CallerContext, e: ToolError) -> Lines {
+        self.stage = Stage::Open;
+        self.booking = false;
+        match e {
+            ToolError::NotBookable(m) => {
+                vec![format!("Sorry, {m}."), "What other time would work?".into()]
+            }
+            _ => {
+                let mut l = vec!["I'm sorry, something went wrong on my end.".to_string()];
+                l.extend(self.person(ctx).await);
+                l
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Dialogue for RuleDialogue {
+    async fn reply(
+        &mut self,
+        ctx: &mut CallerContext,
+        input: &ReplyInput,
+        out: &ReplySink,
+        cancel: &CancellationToken,
+    ) -> Result<(), DialogueError> {
+        let lines = match input {
+            ReplyInput::Greeting => self.greet(ctx).await,
+            ReplyInput::Caller(text) => self.turn(ctx, text).await,
+            ReplyInput::Dtmf('0') => self.person(ctx).await,
+            ReplyInput::Dtmf(_) => vec![self.question(ctx)],
+        };
+        say(out, cancel, lines).await?;
+        for action in ctx.take_actions() {
+            if cancel.is_cancelled() {
+                break;
+            }
+            out.send(ReplyEvent::Action(action))
+                .await
+                .map_err(|_| DialogueError::Closed)?;
+        }
+        Ok(())
+    }
+
+    fn truncated(&mut self, _heard: &str) {
+        // The rule-based dialogue keeps no model history; its stage already reflects what it
+        // asked, and an unheard question is asked again on the next unclear turn.
+    }
+}

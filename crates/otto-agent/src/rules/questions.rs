@@ -1,0 +1,79 @@
+//! Questions and requests answered at any point of a call: recalls, a person, and the way
+//! out when Otto keeps failing to understand.
+
+use super::{Lines, RuleDialogue, Stage};
+use crate::context::CallerContext;
+use crate::nlu::{self, VehicleMention};
+use crate::tools::NoArgs;
+
+impl RuleDialogue {
+    pub(super) async fn recalls(&mut self, ctx: &mut CallerContext, text: &str) -> Lines {
+        let mut v = nlu::vehicle(text);
+        if !v.is_complete()
+            && let Some(own) = ctx.vehicle()
+        {
+            v = VehicleMention {
+                year: Some(own.year),
+                make: Some(own.make.clone()),
+                model: Some(own.model.clone()),
+            };
+        }
+        if !v.is_complete() {
+            self.stage = Stage::AskRecallVehicle;
+            return vec![self.question(ctx)];
+        }
+        self.recalls_for(ctx, &v).await
+    }
+
+    pub(super) async fn recalls_for(
+        &mut self,
+        ctx: &mut CallerContext,
+        v: &VehicleMention,
+    ) -> Lines {
+        let (Some(year), Some(make), Some(model)) = (v.year, v.make.clone(), v.model.clone())
+        else {
+            return vec![self.question(ctx)];
+        };
+        let name = format!("{year} {make} {model}");
+        let r = ctx
+            .recalls(crate::tools::RecallsArgs { year, make, model })
+            .await;
+        let mut lines = match r {
+            Ok(v) => match v["count"].as_u64().unwrap_or(0) {
+                0 => vec![format!("I don't see any recalls listed for the {name}.")],
+                n => {
+                    let first = v["recalls"][0]["component"].as_str().unwrap_or("a component").to_lowercase();
+                    vec![
+                        format!("There {} {n} recall{} listed for the {name} that may apply, including one for the {first}.", if n == 1 { "is" } else { "are" }, if n == 1 { "" } else { "s" }),
+                        "Not every vehicle is affected, so please confirm with your VIN; we can check it when you come in.".into(),
+                    ]
+                }
+            },
+            Err(_) => vec!["I'm sorry, I can't check recalls right now. You can look them up by VIN at nhtsa.gov.".into()],
+        };
+        lines.push("Is there anything else I can help with?".into());
+        lines
+    }
+
+    pub(super) async fn person(&mut self, ctx: &mut CallerContext) -> Lines {
+        match ctx.transfer_to_person(NoArgs {}).await {
+            Ok(_) => {
+                self.stage = Stage::Ended;
+                vec!["Sure, let me transfer you to someone at the shop. One moment.".into()]
+            }
+            Err(_) => {
+                self.stage = Stage::AskMessage;
+                vec![
+                    "We're closed right now, so no one can take the call, but I can take a message and someone will call you back.".into(),
+                    self.question(ctx),
+                ]
+            }
+        }
+    }
+
+    pub(super) async fn way_out(&mut self, ctx: &mut CallerContext) -> Lines {
+        let mut lines = vec!["I'm sorry, I'm having trouble understanding.".to_string()];
+        lines.extend(self.person(ctx).await);
+        lines
+    }
+}
