@@ -222,8 +222,10 @@ mod tests {
 
     #[test]
     fn hours_include_lunch_and_coming_holidays() {
-        let mut shop = ShopConfig::default();
-        shop.holidays = vec![NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()];
+        let shop = ShopConfig {
+            holidays: vec![NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()],
+            ..ShopConfig::default()
+        };
         let today = NaiveDate::from_ymd_opt(2026, 12, 20).unwrap();
         let said = hours(&shop, today);
         assert!(said.contains("Monday to Friday 8 AM to 6 PM"), "{said}");
