@@ -457,6 +457,81 @@ async fn booking_conversations_end_in_the_right_records() {
     }
 }
 
+/// Picking among offered times and correcting oneself, as callers do (issue #9, kinds 1
+/// and 4): plain acceptances take the first offer, comparatives pick by order, a time said
+/// that was not offered is asked for, and the last correction wins.
+const PICKS_AND_CORRECTIONS: &[(&[&str], &str)] = &[
+    (
+        &["I need an oil change Tuesday morning", "sure", "yes"],
+        "2025-03-11 08:00",
+    ),
+    (
+        &[
+            "I need an oil change Tuesday morning",
+            "yeah go ahead",
+            "yes",
+        ],
+        "2025-03-11 08:00",
+    ),
+    (
+        &[
+            "I need an oil change Tuesday morning",
+            "whichever is sooner",
+            "yes",
+        ],
+        "2025-03-11 08:00",
+    ),
+    (
+        &[
+            "I need an oil change Tuesday morning",
+            "the later one is better",
+            "yes",
+        ],
+        "2025-03-11 09:00",
+    ),
+    (
+        &["I need an oil change Tuesday morning", "ten thirty", "yes"],
+        "2025-03-11 10:30",
+    ),
+    (
+        &[
+            "oil change on Monday, actually no, make that Tuesday at 9",
+            "yes",
+        ],
+        "2025-03-11 09:00",
+    ),
+    (
+        &["oil change thursday at two, no wait, at three", "yes"],
+        "2025-03-13 15:00",
+    ),
+    (
+        &["oil change thursday not at two at three", "yes"],
+        "2025-03-13 15:00",
+    ),
+];
+
+#[tokio::test]
+async fn offered_times_are_picked_and_the_last_correction_wins() {
+    let mut failed = Vec::new();
+    for (lines, start) in PICKS_AND_CORRECTIONS {
+        let w = World::new().await;
+        let (transcript, _) = w.chat(Some(KNOWN), monday_9am(), lines).await;
+        let customer = w.customer(KNOWN).await.unwrap();
+        let got: Vec<String> = w
+            .appointments(&customer)
+            .await
+            .iter()
+            .map(|a| show(a.start))
+            .collect();
+        if got != [start.to_string()] {
+            failed.push(format!(
+                "{lines:?}: booked {got:?}, want {start}\n{transcript}"
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
 /// A new caller who gives their name in the first sentence: (lines, name on record). The
 /// name stops at sentence punctuation and at words that cannot be part of a name.
 const NAMES_IN_THE_FIRST_SENTENCE: &[(&[&str], &str)] = &[

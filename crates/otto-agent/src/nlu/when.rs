@@ -34,18 +34,95 @@ pub struct When {
 }
 
 /// Finds a date and a time of day in `text`, relative to `today` (see the module docs).
-/// A clause that turns a day down ("I can't make Wednesday, can we do Friday at 2") says
-/// nothing about when: only the other clauses are read.
+///
+/// The text is read as statements: clauses split at sentence punctuation and at correction
+/// and suggestion markers ("actually", "make that", "no wait", "how about", "instead"). The
+/// last statement that names a date gives the date, and the last that names a time gives the
+/// time, so "Monday, actually no, make that Tuesday at 9" is Tuesday at 9. A statement that
+/// turns a day or time down ("I can't make Wednesday", "Thursday doesn't work") says nothing
+/// about when; after a "not" only what follows the refused time counts ("not at two, at
+/// three" and "not at two at three" are both three).
 pub fn when(text: &str, today: NaiveDate) -> When {
-    let t: Vec<String> = super::clauses(text)
-        .into_iter()
-        .filter(|clause| !clause.iter().any(|w| NEGATIONS.contains(&w.as_str())))
-        .flatten()
-        .collect();
-    When {
-        date: date(&t, today),
-        time: time(&t),
+    let mut found = When::default();
+    for statement in statements(text) {
+        if let Some(d) = date(&statement, today) {
+            found.date = Some(d);
+        }
+        if let Some(t) = time(&statement) {
+            found.time = Some(t);
+        }
     }
+    found
+}
+
+/// Phrases that start a new statement: a correction or a counter-suggestion.
+const MARKERS: [&str; 14] = [
+    "actually",
+    "make that",
+    "make it",
+    "i mean",
+    "no wait",
+    "scratch that",
+    "instead",
+    "rather",
+    "how about",
+    "what about",
+    "can we do",
+    "could we do",
+    "or maybe",
+    "better yet",
+];
+
+/// The statements of `text` that may say when (see [`when`]), in order.
+fn statements(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for clause in super::clauses(text) {
+        let mut current: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < clause.len() {
+            let marker = MARKERS.iter().find_map(|m| {
+                let words: Vec<&str> = m.split(' ').collect();
+                let here = clause.get(i..i + words.len())?;
+                here.iter()
+                    .zip(&words)
+                    .all(|(a, b)| a == b)
+                    .then_some(words.len())
+            });
+            if let Some(len) = marker {
+                out.push(std::mem::take(&mut current));
+                i += len;
+                continue;
+            }
+            current.push(clause[i].clone());
+            i += 1;
+        }
+        out.push(current);
+    }
+    out.into_iter().filter_map(without_refusal).collect()
+}
+
+/// A statement without what it turns down: `None` when it refuses a day or time outright
+/// ("can't make Wednesday", "Thursday doesn't work"); a "not <time>" followed by another
+/// "at"/"on" is cut out ("Thursday not at two at three" → "Thursday at three").
+fn without_refusal(statement: Vec<String>) -> Option<Vec<String>> {
+    let Some(negation) = statement
+        .iter()
+        .position(|w| NEGATIONS.contains(&w.as_str()))
+    else {
+        return Some(statement);
+    };
+    if statement[negation] == "not" {
+        let rest = statement
+            .iter()
+            .enumerate()
+            .skip(negation + 2)
+            .find(|(_, w)| matches!(w.as_str(), "at" | "on" | "around"))
+            .map(|(i, _)| [&statement[..negation], &statement[i..]].concat());
+        if rest.is_some() {
+            return rest;
+        }
+    }
+    None
 }
 
 /// Words that make a clause a refusal ("can't make it Wednesday", "Thursday doesn't work",
@@ -290,6 +367,21 @@ mod tests {
         assert_eq!(when("the day after tomorrow", today()).date, d(3, 12));
         assert_eq!(when("today if possible", today()).date, d(3, 10));
         assert_eq!(when("sometime next week", today()).date, d(3, 17));
+    }
+
+    #[test]
+    fn the_last_correction_wins() {
+        let w = when("Monday, actually no, make that Tuesday at 9", today());
+        assert_eq!((w.date, w.time), (d(3, 11), at(9, 0)));
+        let w = when("thursday at two no wait at three", today());
+        assert_eq!((w.date, w.time), (d(3, 13), at(15, 0)));
+        let w = when("thursday not at two at three", today());
+        assert_eq!((w.date, w.time), (d(3, 13), at(15, 0)));
+        let w = when("thursday doesn't work how about friday", today());
+        assert_eq!(w.date, d(3, 14));
+        // A time stated once stays when only the day is corrected.
+        let w = when("friday at 10, actually make it saturday", today());
+        assert_eq!((w.date, w.time), (d(3, 15), at(10, 0)));
     }
 
     #[test]

@@ -325,8 +325,10 @@ pub(super) fn preference(t: Option<TimeOfDay>) -> (DayPart, Option<NaiveTime>) {
     }
 }
 
-/// The offered slot the caller chose: by position ("the first", "the last one"), by time
-/// ("2:30"), or "yes" when only one was offered.
+/// The offered slot the caller chose: by position ("the first", "the last one"), by order
+/// ("the earlier one", "whichever is sooner", "the later one"), by time ("2:30", "ten
+/// thirty"), or the first offer for a plain acceptance ("sure", "yeah go ahead", "any of
+/// them"), which the read-back then confirms. `None` when the text picks none of them.
 pub(super) fn choose(
     text: &str,
     slots: &[SlotView],
@@ -335,21 +337,28 @@ pub(super) fn choose(
 ) -> Option<SlotView> {
     let t = nlu::tokens(text);
     let has = |w: &str| t.iter().any(|x| x == w);
-    let idx = if has("first") || has("1st") || has("earliest") {
+    let last = slots.len().saturating_sub(1);
+    let idx = if ["first", "1st", "earliest", "earlier", "sooner", "soonest"]
+        .iter()
+        .any(|w| has(w))
+    {
         Some(0)
     } else if has("second") || has("2nd") || has("middle") {
         Some(1)
     } else if has("third") || has("3rd") {
         Some(2)
-    } else if has("last") || has("latest") {
-        Some(slots.len().saturating_sub(1))
+    } else if ["last", "latest", "later", "last one"]
+        .iter()
+        .any(|w| has(w))
+    {
+        Some(last)
     } else {
         None
     };
     if let Some(i) = idx {
         return slots.get(i).cloned();
     }
-    if let Some(TimeOfDay::At(at)) = nlu::when(text, ctx.today()).time {
+    if let Some(at) = offered_time(text, ctx) {
         let tz = ctx.tz();
         // "2:30" may have been read as 14:30 or 2:30; match either half of the day.
         return slots
@@ -360,5 +369,25 @@ pub(super) fn choose(
             })
             .cloned();
     }
-    (yn == Some(true) && slots.len() == 1).then(|| slots[0].clone())
+    let any = [
+        "any",
+        "either",
+        "whichever",
+        "whatever",
+        "go ahead",
+        "book it",
+    ]
+    .iter()
+    .any(|p| nlu::has_phrase(&t, p));
+    (yn == Some(true) || any).then(|| slots[0].clone())
+}
+
+/// A clock time said while times are on offer, where a bare "ten thirty" or "9:30" means a
+/// time even without "at".
+pub(super) fn offered_time(text: &str, ctx: &CallerContext) -> Option<NaiveTime> {
+    let read = |t: &str| match nlu::when(t, ctx.today()).time {
+        Some(TimeOfDay::At(at)) => Some(at),
+        _ => None,
+    };
+    read(text).or_else(|| read(&format!("at {text}")))
 }

@@ -31,7 +31,7 @@ use crate::dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink, say};
 use crate::nlu::{self, Intent, TimeOfDay, VehicleMention};
 use crate::speak;
 use crate::tools::{NoArgs, SlotView, TakeMessageArgs, ToolError};
-use booking::choose;
+use booking::{choose, offered_time};
 use manage::{pick_appointment, request};
 
 /// Turns in a row Otto may fail to understand before it offers a person or a message.
@@ -301,12 +301,31 @@ impl RuleDialogue {
                 None => None,
             },
             Stage::ChooseSlot(slots) => {
-                let pick = choose(text, slots, ctx, yn)?;
+                let Some(pick) = choose(text, slots, ctx, yn) else {
+                    // A time that was not offered ("ten thirty"): ask for that one instead.
+                    let at = offered_time(text, ctx)?;
+                    let day = slots
+                        .first()
+                        .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
+                    self.draft.date = self.draft.date.or(day);
+                    self.draft.time = Some(TimeOfDay::At(at));
+                    return Some(self.advance_booking(ctx, Vec::new()).await);
+                };
                 self.stage = Stage::ConfirmBooking(pick.clone());
                 Some(vec![self.booking_summary(ctx, &pick)])
             }
             Stage::ChooseNewSlot(a, slots) => {
-                let pick = choose(text, slots, ctx, yn)?;
+                let Some(pick) = choose(text, slots, ctx, yn) else {
+                    let at = offered_time(text, ctx)?;
+                    let day = slots
+                        .first()
+                        .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
+                    let a = a.clone();
+                    return Some(
+                        self.offer_new_time(ctx, a, day, Some(TimeOfDay::At(at)))
+                            .await,
+                    );
+                };
                 let a = a.clone();
                 let q = format!(
                     "Should I move your {} to {}?",
