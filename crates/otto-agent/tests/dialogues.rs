@@ -532,6 +532,87 @@ async fn offered_times_are_picked_and_the_last_correction_wins() {
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }
 
+/// A caller with three vehicles names one the way people do (issue #9, kind 2): (lines,
+/// model booked).
+const OWN_VEHICLES: &[(&[&str], &str)] = &[
+    (
+        &["I need an oil change for the jeep tomorrow at 10", "yes"],
+        "Wrangler",
+    ),
+    (
+        &["oil change tomorrow at 10", "my van", "yes"],
+        "Grand Caravan",
+    ),
+    (
+        &["brakes for the twenty nineteen on friday at 8", "yes"],
+        "Silverado",
+    ),
+    (
+        &[
+            "oil change tomorrow at 10",
+            "the silverado fifteen hundred",
+            "yes",
+        ],
+        "Silverado",
+    ),
+    (
+        &["tire rotation tomorrow at 10", "the truck", "yes"],
+        "Silverado",
+    ),
+];
+
+#[tokio::test]
+async fn a_caller_picks_one_of_their_vehicles_by_any_name() {
+    const GARAGE: &str = "+15555550142";
+    let mut failed = Vec::new();
+    for (lines, model) in OWN_VEHICLES {
+        let w = World::new().await;
+        let pat = w
+            .store
+            .create_customer(&NewCustomer {
+                name: "Pat Moreno".into(),
+                phone: PhoneNumber::parse(GARAGE).unwrap(),
+                email: None,
+                address: None,
+            })
+            .await
+            .unwrap();
+        for (year, make, m) in [
+            (2021, "Jeep", "Wrangler"),
+            (2016, "Dodge", "Grand Caravan"),
+            (2019, "Chevrolet", "Silverado"),
+        ] {
+            w.store
+                .add_vehicle(&NewVehicle {
+                    customer_id: pat.id,
+                    vin: None,
+                    year,
+                    make: make.into(),
+                    model: m.into(),
+                    trim: None,
+                    mileage: None,
+                    plate: None,
+                })
+                .await
+                .unwrap();
+        }
+        let (transcript, _) = w.chat(Some(GARAGE), monday_9am(), lines).await;
+        let booked = w.appointments(&pat).await;
+        let vehicles = w.store.vehicles_of(pat.id).await.unwrap();
+        let got: Vec<String> = booked
+            .iter()
+            .filter_map(|a| vehicles.iter().find(|v| Some(v.id) == a.vehicle_id))
+            .map(|v| v.model.clone())
+            .collect();
+        if got != [model.to_string()] {
+            failed.push(format!(
+                "{lines:?}: booked for {got:?}, want {model}\n{transcript}"
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
 /// A new caller who gives their name in the first sentence: (lines, name on record). The
 /// name stops at sentence punctuation and at words that cannot be part of a name.
 const NAMES_IN_THE_FIRST_SENTENCE: &[(&[&str], &str)] = &[

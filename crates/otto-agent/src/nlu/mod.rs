@@ -18,7 +18,7 @@ mod words;
 pub use contact::{name, phone};
 pub use intent::{Intent, intent, yes_no};
 pub use service::service;
-pub use vehicle::{VehicleMention, vehicle};
+pub use vehicle::{VehicleMention, own_vehicle, vehicle};
 pub use vin::{VinMention, vin};
 pub use when::{TimeOfDay, When, when};
 

@@ -90,19 +90,15 @@ impl RuleDialogue {
         }
     }
 
-    /// With several vehicles on file: the one the caller named.
+    /// With several vehicles on file: the one the caller named ([`nlu::own_vehicle`]).
     pub(super) async fn pick_own_vehicle(&mut self, ctx: &mut CallerContext, text: &str) -> bool {
         if ctx.vehicle().is_some() {
             return false;
         }
         let vehicles = ctx.vehicles().await.unwrap_or_default();
-        let t = text.to_lowercase();
-        let hit = vehicles
-            .into_iter()
-            .find(|v| t.contains(&v.model.to_lowercase()) || t.contains(&v.make.to_lowercase()));
-        match hit {
-            Some(v) => {
-                ctx.focus_vehicle(v);
+        match nlu::own_vehicle(text, &vehicles) {
+            Some(i) => {
+                ctx.focus_vehicle(vehicles[i].clone());
                 true
             }
             None => false,

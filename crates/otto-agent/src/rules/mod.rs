@@ -421,6 +421,7 @@ impl RuleDialogue {
                 self.booking = true;
                 self.draft = Draft::default();
                 self.merge(ctx, text);
+                self.pick_own_vehicle(ctx, text).await;
                 Some(self.advance_booking(ctx, Vec::new()).await)
             }
         }
