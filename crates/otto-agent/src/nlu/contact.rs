@@ -139,6 +139,37 @@ const NOT_NAME: &[&str] = &[
     "car",
     "truck",
     "vehicle",
+    "next",
+    "last",
+    "forget",
+    "never",
+    "nevermind",
+    "mind",
+    "wait",
+    "hold",
+    "hang",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "morning",
+    "afternoon",
+    "evening",
+    "week",
+    "weekend",
+    "later",
+    "right",
+    "correct",
+    "cancel",
+    "bye",
+    "goodbye",
+    "huh",
+    "hmm",
+    "nothing",
+    "whatever",
 ];
 
 /// Words skipped before a name starts ("uh, Priya", "it's Jane", "Mr Smith").
@@ -165,6 +196,32 @@ fn capitalize(w: &str) -> String {
     }
 }
 
+/// Runs of two or more single letters, as a recogniser writes a name spelled aloud
+/// ("s m i t h"), joined into one word ("smith"). "I" and "a" alone stay words.
+fn join_spelled(tokens: Vec<String>) -> Vec<String> {
+    let letter = |w: &str| w.len() == 1 && w.chars().all(char::is_alphabetic);
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    let flush = |run: &mut Vec<String>, out: &mut Vec<String>| {
+        if run.len() >= 2 {
+            out.push(run.concat());
+        } else {
+            out.append(run);
+        }
+        run.clear();
+    };
+    for w in tokens {
+        if letter(&w) {
+            run.push(w);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(w);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// A spelled word "j-o-h-n" (single letters joined by dashes), as "john".
 fn spelled(token: &str) -> Option<String> {
     let parts: Vec<&str> = token.split('-').collect();
@@ -182,7 +239,7 @@ fn spelled(token: &str) -> Option<String> {
 /// "this is Maria Lopez. I'd like…" and "this is maria lopez i'd like…" both give
 /// "Maria Lopez".
 pub fn name(text: &str, expecting: bool) -> Option<String> {
-    let t = super::clauses(text).join(&BOUNDARY.to_string());
+    let t = join_spelled(super::clauses(text).join(&BOUNDARY.to_string()));
     const LEADS: [&str; 7] = [
         "my name is",
         "name is",
@@ -305,5 +362,22 @@ mod tests {
         assert_eq!(name("uh, Priya", true), Some("Priya".into()));
         assert_eq!(name("John Smith", false), None);
         assert_eq!(name("12345", true), None);
+        assert_eq!(name("it's lee, l e e", true), Some("Lee".into()));
+        assert_eq!(name("s m i t h", true), Some("Smith".into()));
+        assert_eq!(name("this is Pat", false), Some("Pat".into()));
+    }
+
+    #[test]
+    fn phrases_that_are_not_names() {
+        for text in [
+            "next friday",
+            "forget it",
+            "okay",
+            "hold on",
+            "um tuesday",
+            "never mind",
+        ] {
+            assert_eq!(name(text, true), None, "{text}");
+        }
     }
 }
