@@ -201,6 +201,31 @@ pub fn prices(shop: &ShopConfig, service: Option<&ServiceDef>) -> String {
     }
 }
 
+/// A short, honest answer to small talk, in `shop`'s name: what Otto is, how it is, or a
+/// polite turn back to the car.
+pub fn small_talk(text: &str, shop: &str) -> String {
+    let t = text.to_lowercase();
+    if [
+        "robot",
+        "bot",
+        "real",
+        "human",
+        "person",
+        "who is this",
+        "talking to",
+        "your name",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
+    {
+        format!("I'm Otto, {shop}'s automated assistant.")
+    } else if t.contains("how are you") || t.contains("how's it going") {
+        "I'm doing well, thanks for asking.".into()
+    } else {
+        "I can't help with that one, but I'm happy to help with your car.".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,10 @@ pub enum Intent {
     Address,
     /// Speak to a person.
     Person,
+    /// Leave a message for the staff.
+    Message,
+    /// Small talk ("are you a robot", "how are you"): answered briefly.
+    SmallTalk,
     /// Book a service.
     Book,
     /// End the call.
@@ -32,13 +36,42 @@ pub enum Intent {
 
 const PATTERNS: &[(Intent, &[&str])] = &[
     (
+        Intent::SmallTalk,
+        &[
+            "are you a robot",
+            "are you a bot",
+            "are you real",
+            "are you a person",
+            "are you human",
+            "am i talking to a",
+            "how are you",
+            "how's it going",
+            "weather",
+            "who is this",
+            "who am i talking to",
+            "what's your name",
+        ],
+    ),
+    (
+        Intent::Message,
+        &[
+            "leave a message",
+            "take a message",
+            "leave a note",
+            "pass a message",
+            "pass along",
+            "pass on a message",
+            "give them a message",
+            "message for",
+        ],
+    ),
+    (
         Intent::Person,
         &[
             "real person",
             "a person",
+            "live person",
             "human",
-            "someone",
-            "somebody",
             "representative",
             "manager",
             "operator",
@@ -47,7 +80,11 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "speak with",
             "talk with",
             "front desk",
-            "mechanic",
+            "put me through",
+            "transfer me",
+            "connect me",
+            "get me someone",
+            "someone on the phone",
         ],
     ),
     (
@@ -83,6 +120,18 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "my next appointment",
             "what time is my",
             "check my appointment",
+            "do i have anything",
+            "anything booked",
+            "anything scheduled",
+            "am i booked",
+            "am i scheduled",
+            "what time am i",
+            "when's my",
+            "whens my",
+            "my booking",
+            "my bookings",
+            "what do i have",
+            "have i got",
         ],
     ),
     (Intent::Recalls, &["recall", "recalls", "recalled"]),
@@ -145,6 +194,18 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "needs",
             "want",
             "like to",
+            "look at",
+            "take a look",
+            "check my",
+            "check it",
+            "check out",
+            "making a noise",
+            "noise",
+            "something wrong",
+            "problem with",
+            "fix",
+            "repair",
+            "come by",
         ],
     ),
     (
@@ -261,6 +322,16 @@ mod tests {
             ("can I talk to a real person", Intent::Person),
             ("that's all, bye", Intent::Goodbye),
             ("my brakes need work", Intent::Book),
+            (
+                "can a mechanic look at my car, it's making a noise",
+                Intent::Book,
+            ),
+            ("I need someone to check my brakes", Intent::Book),
+            ("can I leave a message", Intent::Message),
+            ("are you a robot", Intent::SmallTalk),
+            ("do I have anything booked", Intent::ListUpcoming),
+            ("what time am I coming in", Intent::ListUpcoming),
+            ("get me the manager", Intent::Person),
         ];
         for (text, want) in cases {
             assert_eq!(intent(text), Some(want), "{text}");

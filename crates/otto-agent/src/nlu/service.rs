@@ -33,6 +33,41 @@ const WEAK: &[&str] = &[
     "service", "repair", "job",
 ];
 
+/// Phrases that describe a problem for a mechanic to look at rather than name a service.
+const PROBLEMS: &[&str] = &[
+    "noise",
+    "noises",
+    "grinding",
+    "squeak",
+    "squeaking",
+    "rattle",
+    "rattling",
+    "leak",
+    "leaking",
+    "smell",
+    "smoke",
+    "vibration",
+    "vibrates",
+    "shaking",
+    "won't start",
+    "wont start",
+    "doesn't start",
+    "warning light",
+    "look at",
+    "take a look",
+    "check it out",
+    "something wrong",
+    "problem with",
+    "acting up",
+];
+
+/// True when `text` describes a problem to look at ("it's making a grinding noise", "can
+/// someone take a look at it"): a request for a diagnosis when it names no service.
+pub fn describes_problem(text: &str) -> bool {
+    let t = super::tokens(text);
+    PROBLEMS.iter().any(|p| super::has_phrase(&t, p))
+}
+
 /// The catalog service `text` names: the longest name or alias found as whole words, or else a
 /// distinctive word (4+ letters, used by one service only) such as "oil" or "alignment".
 pub fn service<'a>(text: &str, shop: &'a ShopConfig) -> Option<&'a ServiceDef> {

@@ -70,6 +70,12 @@ impl RuleDialogue {
         }
         if let Some(s) = nlu::service(text, ctx.config()) {
             self.draft.service = Some(s.clone());
+        } else if self.draft.service.is_none()
+            && nlu::describes_problem(text)
+            && let Some(s) = ctx.config().service("diagnostic")
+        {
+            // "Can someone look at a grinding noise?" is a service request: a diagnosis.
+            self.draft.service = Some(s.clone());
         }
         let v = nlu::vehicle(text);
         if v.year.is_some() {
@@ -247,9 +253,8 @@ impl RuleDialogue {
                     self.stage = Stage::ConfirmBooking(slot);
                 } else {
                     let first_day = slots[0].at.with_timezone(&ctx.tz()).date_naive();
-                    if self.draft.date.is_some_and(|d| d != first_day) {
-                        lines.push("That day is full.".into());
-                    }
+                    let wanted = self.draft.date.unwrap_or(first_day);
+                    lines.extend(unavailable_note(ctx, wanted, near, first_day));
                     self.stage = Stage::ChooseSlot(slots);
                     lines.push(self.question(ctx));
                 }
@@ -386,4 +391,55 @@ pub(super) fn offered_time(text: &str, ctx: &CallerContext) -> Option<NaiveTime>
         _ => None,
     };
     read(text).or_else(|| read(&format!("at {text}")))
+}
+
+/// Why the wanted day or time is not among the offers, when it is not: the shop is closed
+/// then (a closed weekday, a holiday, outside opening hours, the lunch break) — said with
+/// the opening hours, never as "full" — or the day is fully booked. `None` when the offers
+/// are on the wanted day and no exact time was asked for.
+pub(super) fn unavailable_note(
+    ctx: &CallerContext,
+    wanted: chrono::NaiveDate,
+    at: Option<NaiveTime>,
+    first_offer_day: chrono::NaiveDate,
+) -> Option<String> {
+    use chrono::Datelike;
+    let shop = ctx.config();
+    let day = wanted.format("%A, %B %-d");
+    let fmt = |t: NaiveTime| t.format("%-I:%M %p").to_string().replace(":00", "");
+    if shop.holidays.contains(&wanted) {
+        return Some(format!("We're closed on {day} for the holiday."));
+    }
+    let Some(hours) = shop.hours.on(wanted.weekday()) else {
+        return Some(format!(
+            "We're closed on {}s. {}",
+            speak::day_name(wanted.weekday()),
+            speak::hours(shop, ctx.today())
+        ));
+    };
+    if let Some(t) = at {
+        if t < hours.open || t >= hours.close {
+            return Some(format!(
+                "We're closed at {}; on {} we're open {} to {}.",
+                fmt(t),
+                day,
+                fmt(hours.open),
+                fmt(hours.close)
+            ));
+        }
+        if let Some(lunch) = shop.lunch
+            && t >= lunch.open
+            && t < lunch.close
+        {
+            return Some(format!(
+                "We're closed for lunch from {} to {}.",
+                fmt(lunch.open),
+                fmt(lunch.close)
+            ));
+        }
+        if first_offer_day == wanted {
+            return Some(format!("{} is taken.", fmt(t)));
+        }
+    }
+    (first_offer_day != wanted).then(|| format!("{day} is fully booked."))
 }

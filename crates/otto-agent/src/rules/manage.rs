@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use otto_core::records::Appointment;
 
-use super::booking::preference;
+use super::booking::{preference, unavailable_note};
 use super::{Lines, Purpose, RuleDialogue, Stage};
 use crate::context::CallerContext;
 use crate::nlu::{self, TimeOfDay, When};
@@ -146,10 +146,10 @@ impl RuleDialogue {
                         vec![q]
                     }
                     None => {
-                        let mut lines = Vec::new();
-                        if !on_day {
-                            lines.push("That day is full.".to_string());
-                        }
+                        let wanted = date.unwrap_or(first_day);
+                        let mut lines: Vec<String> = unavailable_note(ctx, wanted, near, first_day)
+                            .into_iter()
+                            .collect();
                         self.stage = Stage::ChooseNewSlot(a, slots);
                         lines.push(self.question(ctx));
                         lines

@@ -378,6 +378,18 @@ impl RuleDialogue {
             Intent::Goodbye if yn != Some(true) => Some(self.goodbye(ctx).await),
             Intent::Goodbye => None,
             Intent::Person => Some(self.person(ctx).await),
+            Intent::Message => {
+                self.stage = Stage::AskMessage;
+                Some(vec![
+                    "Sure, I can pass a message on to the staff.".into(),
+                    self.question(ctx),
+                ])
+            }
+            Intent::SmallTalk => Some(resume(
+                self,
+                ctx,
+                vec![speak::small_talk(text, &ctx.config().name)],
+            )),
             Intent::Hours => Some(resume(
                 self,
                 ctx,

@@ -71,9 +71,14 @@ impl RuleDialogue {
         }
     }
 
-    pub(super) async fn way_out(&mut self, ctx: &mut CallerContext) -> Lines {
-        let mut lines = vec!["I'm sorry, I'm having trouble understanding.".to_string()];
-        lines.extend(self.person(ctx).await);
-        lines
+    /// After repeated misunderstandings: offers to take a message (a transfer happens only
+    /// when the caller asks for a person).
+    pub(super) async fn way_out(&mut self, _ctx: &mut CallerContext) -> Lines {
+        self.stage = Stage::AskMessage;
+        self.booking = false;
+        vec![
+            "I'm sorry, I'm having trouble understanding.".to_string(),
+            "Tell me briefly what you need and I'll pass it on to the staff, who will call you back.".to_string(),
+        ]
     }
 }
