@@ -212,6 +212,47 @@ pub struct Reminder {
     pub attempts: u32,
 }
 
+/// Where a background job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for its `run_at`.
+    Pending,
+    /// Claimed by a worker whose lease has not expired.
+    Running,
+    /// Finished.
+    Done,
+    /// Gave up: a permanent failure, or out of attempts.
+    Dead,
+}
+
+/// A background job (see `otto-jobs`): what to do (`kind` and a JSON `payload`), when, and
+/// how its attempts went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: Id,
+    /// Which handler runs it, e.g. "reminder.sms"; 1..=64 characters.
+    pub kind: String,
+    /// The handler's input, JSON text.
+    pub payload: String,
+    /// Enqueueing a job with a key already stored is a no-op that returns the stored job.
+    pub dedup_key: Option<String>,
+    pub status: JobStatus,
+    /// Claims so far (each claim is an attempt).
+    pub attempts: u32,
+    /// Attempts after which a failing job is buried.
+    pub max_attempts: u32,
+    /// Not run before this instant.
+    pub run_at: DateTime<Utc>,
+    /// The worker holding the lease while `running`.
+    pub lease_owner: Option<String>,
+    /// When the lease runs out: after it, another worker may claim the job again.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// What the last failed attempt said.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
 macro_rules! str_enum {
     ($t:ty { $($v:ident = $s:literal),+ $(,)? }) => {
         impl $t {
@@ -265,6 +306,12 @@ str_enum!(ReminderStatus {
     Sent = "sent",
     Failed = "failed",
     Cancelled = "cancelled",
+});
+str_enum!(JobStatus {
+    Pending = "pending",
+    Running = "running",
+    Done = "done",
+    Dead = "dead",
 });
 
 impl AppointmentStatus {

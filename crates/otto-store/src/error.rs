@@ -31,6 +31,10 @@ pub enum StoreError {
     /// The appointment is cancelled, completed or a no-show, so it cannot change any more.
     #[error("appointment {0} is no longer active")]
     NotActive(Id),
+    /// A worker finished or retried job `0` after its lease ran out and another worker (or
+    /// nobody) holds it now: nothing was changed.
+    #[error("job {0} is no longer leased to this worker")]
+    LeaseLost(Id),
     /// A stored value does not parse back into its domain type (e.g. an invalid phone number
     /// written by another tool). Nothing is returned for such a row.
     #[error("stored data is invalid: {0}")]

@@ -91,3 +91,18 @@ pub struct NewReminder {
     pub channel: ReminderChannel,
     pub due_at: DateTime<Utc>,
 }
+
+/// A background job to enqueue; it starts `pending` with 0 attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// Which handler runs it; 1..=64 characters.
+    pub kind: String,
+    /// The handler's input, JSON text.
+    pub payload: String,
+    /// When set, a second job with the same key is not enqueued (the first is returned).
+    pub dedup_key: Option<String>,
+    /// Not run before this instant.
+    pub run_at: DateTime<Utc>,
+    /// Attempts before a failing job is buried; at least 1.
+    pub max_attempts: u32,
+}

@@ -50,6 +50,14 @@ impl PgStore {
         Ok(())
     }
 
+    /// Rows another worker is claiming are skipped, not waited for.
+    const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
+
+    /// A plain transaction: the claim's row locks keep workers apart.
+    async fn begin_claim(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// A transaction holding the booking advisory lock.
     async fn begin_booking(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         let mut tx = self.pool.begin().await?;

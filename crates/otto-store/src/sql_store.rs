@@ -52,6 +52,12 @@ macro_rules! reminder_cols {
         "id, appointment_id, channel, due_at, sent_at, status, attempts"
     };
 }
+macro_rules! job_cols {
+    () => {
+        "id, kind, payload, dedup_key, status, attempts, max_attempts, run_at, lease_owner, \
+         lease_until, last_error, created_at"
+    };
+}
 /// The statuses that occupy a bay, as an SQL list.
 macro_rules! active {
     () => {
@@ -99,16 +105,16 @@ macro_rules! impl_sql_store {
         use chrono::{DateTime, NaiveDate, Utc};
         use otto_core::domain::{Email, PhoneNumber, UsState, Vin};
         use otto_core::records::{
-            Address, Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id,
-            NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
+            Address, Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job,
+            JobStatus, NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
         };
         use sqlx::{QueryBuilder, Row};
 
         use $crate::db_time::{DbTime, now_ms};
         use $crate::error::StoreError;
         use $crate::inputs::{
-            CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewReminder,
-            NewServiceRecord, NewTurn,
+            CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
+            NewReminder, NewServiceRecord, NewTurn,
         };
         use $crate::sql_store::{
             IMPORT_CHUNK, corrupt, like_escape, limit, parse_col, uint_col,
@@ -243,6 +249,28 @@ macro_rules! impl_sql_store {
                 status: parse_col(r.try_get::<&str, _>("status")?, "reminders.status")?,
                 attempts: uint_col(r.try_get::<i32, _>("attempts")?, "reminders.attempts")?,
             })
+        }
+
+        fn job_row(r: &DbRow) -> StoreResult<Job> {
+            Ok(Job {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                payload: r.try_get("payload")?,
+                dedup_key: r.try_get("dedup_key")?,
+                status: parse_col(r.try_get::<&str, _>("status")?, "jobs.status")?,
+                attempts: uint_col(r.try_get::<i32, _>("attempts")?, "jobs.attempts")?,
+                max_attempts: uint_col(r.try_get::<i32, _>("max_attempts")?, "jobs.max_attempts")?,
+                run_at: r.try_get::<DbTime, _>("run_at")?.0,
+                lease_owner: r.try_get("lease_owner")?,
+                lease_until: r.try_get::<Option<DbTime>, _>("lease_until")?.map(|t| t.0),
+                last_error: r.try_get("last_error")?,
+                created_at: r.try_get::<DbTime, _>("created_at")?.0,
+            })
+        }
+
+        /// Error text as stored: at most 1,000 characters.
+        fn error_text(e: &str) -> String {
+            e.chars().take(1000).collect()
         }
 
         fn all<T>(rows: Vec<DbRow>, f: fn(&DbRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
@@ -830,6 +858,139 @@ macro_rules! impl_sql_store {
                 .ok_or_else(|| StoreError::not_found("reminder", id))
             }
 
+            async fn enqueue_job(&self, new: &NewJob) -> StoreResult<Job> {
+                if new.kind.is_empty() || new.kind.chars().count() > 64 {
+                    return Err(StoreError::Rejected("job kind must be 1..=64 characters".into()));
+                }
+                if new.max_attempts == 0 {
+                    return Err(StoreError::Rejected("max_attempts must be at least 1".into()));
+                }
+                let now = now_ms();
+                let row = sqlx::query(concat!(
+                    "INSERT INTO jobs (kind, payload, dedup_key, status, attempts, max_attempts, \
+                     run_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $6) \
+                     ON CONFLICT (dedup_key) DO UPDATE SET dedup_key = excluded.dedup_key \
+                     RETURNING ",
+                    $crate::sql_store::job_cols!()
+                ))
+                .bind(&new.kind)
+                .bind(&new.payload)
+                .bind(new.dedup_key.as_deref())
+                .bind(i32_of(new.max_attempts, "max_attempts")?)
+                .bind(DbTime(new.run_at))
+                .bind(DbTime(now))
+                .fetch_one(&self.pool)
+                .await?;
+                job_row(&row)
+            }
+
+            async fn claim_jobs(
+                &self,
+                owner: &str,
+                now: DateTime<Utc>,
+                lease: std::time::Duration,
+                lim: u32,
+            ) -> StoreResult<Vec<Job>> {
+                let until = now
+                    + chrono::Duration::from_std(lease)
+                        .map_err(|_| StoreError::Rejected("lease is too long".into()))?;
+                let sql = format!(
+                    "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, \
+                     attempts = attempts + 1, updated_at = $3 \
+                     WHERE id IN (SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= $3) \
+                     OR (status = 'running' AND lease_until <= $3) \
+                     ORDER BY run_at, id LIMIT $4{}) RETURNING {}",
+                    Self::CLAIM_LOCK,
+                    $crate::sql_store::job_cols!()
+                );
+                let mut tx = self.begin_claim().await?;
+                let rows = sqlx::query(&sql)
+                    .bind(owner)
+                    .bind(DbTime(until))
+                    .bind(DbTime(now))
+                    .bind(limit(lim))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut jobs = all(rows, job_row)?;
+                tx.commit().await?;
+                jobs.sort_by_key(|j| (j.run_at, j.id));
+                Ok(jobs)
+            }
+
+            async fn complete_job(&self, id: Id, owner: &str) -> StoreResult<Job> {
+                sqlx::query(concat!(
+                    "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL, \
+                     updated_at = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running' \
+                     RETURNING ",
+                    $crate::sql_store::job_cols!()
+                ))
+                .bind(id)
+                .bind(owner)
+                .bind(DbTime(now_ms()))
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| job_row(&r))
+                .transpose()?
+                .ok_or(StoreError::LeaseLost(id))
+            }
+
+            async fn retry_job(
+                &self,
+                id: Id,
+                owner: &str,
+                run_at: DateTime<Utc>,
+                error: &str,
+            ) -> StoreResult<Job> {
+                sqlx::query(concat!(
+                    "UPDATE jobs SET status = 'pending', lease_owner = NULL, lease_until = NULL, \
+                     run_at = $3, last_error = $4, updated_at = $5 \
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING ",
+                    $crate::sql_store::job_cols!()
+                ))
+                .bind(id)
+                .bind(owner)
+                .bind(DbTime(run_at))
+                .bind(error_text(error))
+                .bind(DbTime(now_ms()))
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| job_row(&r))
+                .transpose()?
+                .ok_or(StoreError::LeaseLost(id))
+            }
+
+            async fn bury_job(&self, id: Id, owner: &str, error: &str) -> StoreResult<Job> {
+                sqlx::query(concat!(
+                    "UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_until = NULL, \
+                     last_error = $3, updated_at = $4 \
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING ",
+                    $crate::sql_store::job_cols!()
+                ))
+                .bind(id)
+                .bind(owner)
+                .bind(error_text(error))
+                .bind(DbTime(now_ms()))
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| job_row(&r))
+                .transpose()?
+                .ok_or(StoreError::LeaseLost(id))
+            }
+
+            async fn jobs(&self, status: Option<JobStatus>, lim: u32) -> StoreResult<Vec<Job>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    $crate::sql_store::job_cols!(),
+                    " FROM jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(status.map(|s| s.as_str()))
+                .bind(limit(lim))
+                .fetch_all(&self.pool)
+                .await?;
+                all(rows, job_row)
+            }
+
             async fn import_customers(&self, rows: &[NewCustomer]) -> StoreResult<Vec<Id>> {
                 let mut tx = self.pool.begin().await?;
                 let mut ids = Vec::with_capacity(rows.len());
@@ -914,6 +1075,6 @@ macro_rules! impl_sql_store {
 }
 
 pub(crate) use {
-    active, appointment_cols, call_cols, customer_cols, history_cols, impl_sql_store,
+    active, appointment_cols, call_cols, customer_cols, history_cols, impl_sql_store, job_cols,
     reminder_cols, turn_cols, vehicle_cols,
 };

@@ -64,6 +64,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// SQLite claims jobs inside [`SqliteStore::begin_claim`]'s write lock: no row lock.
+    const CLAIM_LOCK: &'static str = "";
+
+    /// A write transaction from the start, so two workers never claim the same job.
+    async fn begin_claim(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// A write transaction from the start: the capacity check and the insert see and hold
     /// the only write lock.
     async fn begin_booking(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {

@@ -11,13 +11,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use otto_core::domain::PhoneNumber;
 use otto_core::records::{
-    Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, NewCustomer, NewVehicle,
-    Reminder, ServiceRecord, Vehicle,
+    Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job, JobStatus, NewCustomer,
+    NewVehicle, Reminder, ServiceRecord, Vehicle,
 };
 
 use crate::error::StoreError;
 use crate::inputs::{
-    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewReminder,
+    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob, NewReminder,
     NewServiceRecord, NewTurn,
 };
 
@@ -151,6 +151,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn mark_reminder_sent(&self, id: Id, at: DateTime<Utc>) -> StoreResult<Reminder>;
     /// Marks a reminder failed and counts the attempt. [`StoreError::NotFound`].
     async fn mark_reminder_failed(&self, id: Id) -> StoreResult<Reminder>;
+
+    // ----- background jobs (otto-jobs) -----
+
+    /// Enqueues a job. With a `dedup_key` already stored, nothing is added and the stored job
+    /// is returned. [`StoreError::Rejected`] for an empty or over-long kind or 0 attempts.
+    async fn enqueue_job(&self, new: &NewJob) -> StoreResult<Job>;
+    /// Claims up to `limit` jobs for worker `owner`: pending jobs due at `now` and running
+    /// jobs whose lease ran out, oldest `run_at` first. Each becomes `running`, leased to
+    /// `owner` until `now + lease`, with one more attempt counted. Concurrent workers never
+    /// claim the same job: PostgreSQL skips rows another transaction has locked
+    /// (`FOR UPDATE SKIP LOCKED`), SQLite takes the write lock first (`BEGIN IMMEDIATE`).
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Marks a job `owner` holds done. [`StoreError::LeaseLost`] when `owner` no longer holds
+    /// it (nothing changes).
+    async fn complete_job(&self, id: Id, owner: &str) -> StoreResult<Job>;
+    /// Puts a job `owner` holds back to `pending`, to run at `run_at`, recording `error`.
+    /// [`StoreError::LeaseLost`] as for [`Store::complete_job`].
+    async fn retry_job(
+        &self,
+        id: Id,
+        owner: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<Job>;
+    /// Gives up on a job `owner` holds (`dead`), recording `error`. [`StoreError::LeaseLost`]
+    /// as for [`Store::complete_job`].
+    async fn bury_job(&self, id: Id, owner: &str, error: &str) -> StoreResult<Job>;
+    /// Jobs with `status` (any when `None`), newest first, at most `limit` (capped at 10,000).
+    async fn jobs(&self, status: Option<JobStatus>, limit: u32) -> StoreResult<Vec<Job>>;
 
     // ----- bulk import (demo seed, benchmark) -----
 

@@ -6,6 +6,7 @@
 
 mod booking;
 mod calls;
+mod jobs;
 mod records;
 
 use otto_store::story;
@@ -28,6 +29,9 @@ story! {
         concurrent_turns_get_distinct_seq,
         end_call_is_safe_to_repeat_and_out_of_order,
         reminders_due_sent_and_failed,
+    ],
+    jobs: [
+        jobs_are_claimed_once_and_finished_only_under_lease,
     ],
 }
 
