@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Args, Parser, Subcommand};
 use otto_core::domain::PhoneNumber;
-use otto_core::records::Id;
+use otto_core::records::{Id, JobStatus};
 
 /// Otto: the phone agent for auto repair shops.
 #[derive(Debug, Parser)]
@@ -39,6 +39,12 @@ pub enum Command {
         #[arg(long, value_parser = parse_phone)]
         from: PhoneNumber,
     },
+    /// Run the background job worker alone (for deployments that separate it from
+    /// `otto serve`; set `worker.enabled = false` on the servers then).
+    Worker,
+    /// Background jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
@@ -191,6 +197,24 @@ pub enum AppointmentsCommand {
         /// Appointment id.
         id: Id,
     },
+}
+
+/// `otto jobs …`
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The newest jobs: id, status, kind, attempts, when due, last error.
+    List {
+        /// Only jobs with this status: pending, running, done or dead.
+        #[arg(long, value_parser = parse_job_status)]
+        status: Option<JobStatus>,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
+}
+
+fn parse_job_status(s: &str) -> Result<JobStatus, String> {
+    s.parse()
 }
 
 /// `otto bench …`

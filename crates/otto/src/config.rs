@@ -62,6 +62,56 @@ pub struct Config {
     pub llm_dialogue: LlmSettings,
     /// NHTSA vPIC VIN decoding and recalls (off by default).
     pub nhtsa: NhtsaConfig,
+    /// The background job worker (`otto serve` runs it unless disabled; `otto worker` alone).
+    pub worker: WorkerSettings,
+}
+
+/// The job worker's settings (see `otto_jobs::WorkerConfig` for what each does).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Run the worker inside `otto serve`. Default true; set false when `otto worker` runs
+    /// as its own process.
+    pub enabled: bool,
+    /// Pause between polls when nothing is due, ms (10..=60,000). Default 1000.
+    pub poll_ms: u64,
+    /// Jobs run at once (1..=64). Default 4.
+    pub concurrency: usize,
+    /// Lease per claimed job, ms (1,000..=3,600,000). Default 60,000.
+    pub lease_ms: u64,
+    /// First retry delay, ms; doubled per attempt. Default 5,000.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay, ms. Default 600,000.
+    pub backoff_max_ms: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        let d = otto_jobs::WorkerConfig::default();
+        Self {
+            enabled: true,
+            poll_ms: d.poll_ms,
+            concurrency: d.concurrency,
+            lease_ms: d.lease_ms,
+            backoff_base_ms: d.backoff_base_ms,
+            backoff_max_ms: d.backoff_max_ms,
+        }
+    }
+}
+
+impl WorkerSettings {
+    /// The worker configuration, named after `instance` and this process.
+    pub fn worker_config(&self, instance: &str) -> otto_jobs::WorkerConfig {
+        otto_jobs::WorkerConfig {
+            name: format!("{instance}:{}", std::process::id()),
+            poll_ms: self.poll_ms,
+            batch: (self.concurrency as u32).saturating_mul(4),
+            concurrency: self.concurrency,
+            lease_ms: self.lease_ms,
+            backoff_base_ms: self.backoff_base_ms,
+            backoff_max_ms: self.backoff_max_ms,
+        }
+    }
 }
 
 /// HTTP server settings.
@@ -153,6 +203,7 @@ impl Default for Config {
             llm: None,
             llm_dialogue: LlmSettings::default(),
             nhtsa: NhtsaConfig::default(),
+            worker: WorkerSettings::default(),
         }
     }
 }
@@ -287,6 +338,18 @@ impl Config {
         }
         if !(100..=5000).contains(&self.speech.endpointing_ms) {
             bail!("speech.endpointing_ms must be 100..=5000");
+        }
+        let w = &self.worker;
+        if !(10..=60_000).contains(&w.poll_ms)
+            || !(1..=64).contains(&w.concurrency)
+            || !(1_000..=3_600_000).contains(&w.lease_ms)
+            || w.backoff_base_ms == 0
+            || w.backoff_max_ms < w.backoff_base_ms
+        {
+            bail!(
+                "worker: poll_ms must be 10..=60000, concurrency 1..=64, lease_ms 1000..=3600000, \
+                 and 0 < backoff_base_ms <= backoff_max_ms"
+            );
         }
         if let Some(d) = &self.deepgram {
             d.validate().map_err(|e| anyhow::anyhow!("deepgram: {e}"))?;

@@ -2,7 +2,7 @@
 //! runs one command from [`otto::commands`].
 
 use clap::Parser;
-use otto::cli::{Cli, Command};
+use otto::cli::{Cli, Command, JobsCommand};
 use otto::commands;
 use otto::config::Config;
 
@@ -30,6 +30,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => commands::serve::run(config).await,
         Command::Call(args) => commands::call::run(&config, args).await,
         Command::Chat { from } => commands::chat::run(&config, from).await,
+        Command::Worker => commands::jobs::run_worker(config).await,
+        Command::Jobs(JobsCommand::List { status, limit }) => {
+            commands::jobs::list(&config, status, limit).await
+        }
         Command::Db(cmd) => commands::db::run(&config, cmd).await,
         Command::Slots(args) => commands::slots::run(&config, args).await,
         Command::Customers(cmd) => commands::customers::run(&config, cmd).await,

@@ -1,4 +1,5 @@
-//! `otto serve`: runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
+//! `otto serve`: runs the server (and, unless `worker.enabled = false`, the job worker) until
+//! Ctrl-C or SIGTERM, then shuts down gracefully.
 
 use std::sync::Arc;
 
@@ -25,17 +26,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
-    let state = Arc::new(AppState::new(config, calls)?);
     let stop = CancellationToken::new();
+    let worker = if config.worker.enabled {
+        let w = super::jobs::worker(&config).await?;
+        Some(tokio::spawn(w.run(stop.child_token())))
+    } else {
+        None
+    };
+    let state = Arc::new(AppState::new(config, calls)?);
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         signal.cancel();
     });
-    serve(listener, state, stop).await
+    let served = serve(listener, state, stop.clone()).await;
+    // The worker stops with the server and finishes its jobs in flight.
+    stop.cancel();
+    if let Some(w) = worker
+        && let Err(e) = w.await
+    {
+        tracing::warn!(error = %e, "job worker ended abnormally");
+    }
+    served
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
