@@ -14,7 +14,6 @@
 //! If the active dialogue fails mid-conversation, the rule-based dialogue takes over the same
 //! [`CallerContext`] and answers the same input.
 
-use chrono::Utc;
 use otto_core::engine::ReplyInput;
 use otto_core::records::{self, CallDirection, Id, Speaker};
 use otto_shop::{CallLog, CallOutcome, CallRecorder};
@@ -74,14 +73,18 @@ impl Conversation {
         })
     }
 
-    /// A generated conversation id for chats: "chat-" and 16 hex digits from the clock and a
-    /// process-wide counter (unique per process; the store's unique index guards the rest).
+    /// A generated conversation id for chats: "chat-" and 16 hex digits from a per-process
+    /// random seed and a process-wide counter (unique per process, unlikely to repeat across
+    /// processes; the store's unique index guards the rest). Reads no clock.
     pub fn new_chat_id() -> String {
+        use std::hash::{BuildHasher, RandomState};
+        use std::sync::OnceLock;
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
+        static SEED: OnceLock<u64> = OnceLock::new();
+        let seed = *SEED.get_or_init(|| RandomState::new().hash_one("otto-chat"));
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let t = Utc::now().timestamp_micros() as u64;
-        format!("chat-{:016x}", t.rotate_left(20) ^ n)
+        format!("chat-{:016x}", seed.rotate_left(20) ^ n)
     }
 
     /// The shared caller context.

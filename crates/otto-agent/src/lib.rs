@@ -33,4 +33,4 @@ pub use dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink};
 pub use otto_shop::{Clock, FixedClock, SystemClock};
 pub use recalls::{Recall, RecallError, RecallLookup};
 pub use rules::RuleDialogue;
-pub use text::{TextError, run_text_session};
+pub use text::{TextError, TextStyle, run_styled_session, run_text_session};

@@ -30,18 +30,54 @@ pub enum TextError {
     Dialogue(#[from] DialogueError),
 }
 
+/// How a text session shows who speaks. [`TextStyle::PLAIN`] is the protocol above; a
+/// terminal adds labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextStyle {
+    /// Written before each of Otto's lines, e.g. "Otto: ".
+    pub agent_label: &'static str,
+    /// Written (without a newline) when Otto waits for the caller, e.g. "You: ".
+    pub prompt: &'static str,
+}
+
+impl TextStyle {
+    /// No labels, no prompt: the line protocol of the chat WebSocket and the tests.
+    pub const PLAIN: Self = Self {
+        agent_label: "",
+        prompt: "",
+    };
+    /// For a person at a terminal: "Otto: " before Otto's lines and a "You: " prompt.
+    pub const TERMINAL: Self = Self {
+        agent_label: "Otto: ",
+        prompt: "You: ",
+    };
+}
+
 /// Runs `conversation` over `reader`/`writer` until end of input, a hang-up or a transfer,
-/// then ends its call log and returns it.
+/// then ends its call log and returns it. Plain lines ([`TextStyle::PLAIN`]).
 ///
 /// # Errors
 /// [`TextError`] on I/O, call log or dialogue failure (the call log is still ended when
 /// possible).
 pub async fn run_text_session(
+    conversation: Conversation,
+    reader: impl AsyncBufRead + Unpin,
+    writer: impl AsyncWrite + Unpin,
+) -> Result<otto_core::records::CallLog, TextError> {
+    run_styled_session(conversation, reader, writer, TextStyle::PLAIN).await
+}
+
+/// [`run_text_session`] showing who speaks with `style`.
+///
+/// # Errors
+/// As [`run_text_session`].
+pub async fn run_styled_session(
     mut conversation: Conversation,
     reader: impl AsyncBufRead + Unpin,
     mut writer: impl AsyncWrite + Unpin,
+    style: TextStyle,
 ) -> Result<otto_core::records::CallLog, TextError> {
-    let result = talk(&mut conversation, reader, &mut writer).await;
+    let result = talk(&mut conversation, reader, &mut writer, style).await;
     let log = conversation.end().await?;
     result.map(|()| log)
 }
@@ -50,12 +86,17 @@ async fn talk(
     conversation: &mut Conversation,
     reader: impl AsyncBufRead + Unpin,
     writer: &mut (impl AsyncWrite + Unpin),
+    style: TextStyle,
 ) -> Result<(), TextError> {
     let mut lines = reader.lines();
     let mut input = ReplyInput::Greeting;
     loop {
-        if exchange(conversation, &input, writer).await? {
+        if exchange(conversation, &input, writer, style).await? {
             return Ok(());
+        }
+        if !style.prompt.is_empty() {
+            writer.write_all(style.prompt.as_bytes()).await?;
+            writer.flush().await?;
         }
         let text = loop {
             let Some(line) = lines.next_line().await? else {
@@ -86,6 +127,7 @@ async fn exchange(
     conversation: &mut Conversation,
     input: &ReplyInput,
     writer: &mut (impl AsyncWrite + Unpin),
+    style: TextStyle,
 ) -> Result<bool, TextError> {
     let (tx, mut rx) = mpsc::channel(32);
     let cancel = CancellationToken::new();
@@ -95,6 +137,7 @@ async fn exchange(
         while let Some(ev) = rx.recv().await {
             match ev {
                 ReplyEvent::Sentence(s) => {
+                    writer.write_all(style.agent_label.as_bytes()).await?;
                     writer.write_all(s.as_bytes()).await?;
                     writer.write_all(b"\n").await?;
                     said.push(s);

@@ -38,6 +38,10 @@ pub enum Command {
         /// The caller's phone number (caller ID), e.g. +15555550123.
         #[arg(long, value_parser = parse_phone)]
         from: PhoneNumber,
+        /// Hold the clock at this shop-local time, "YYYY-MM-DD HH:MM" (try a conversation on
+        /// any day; nothing in the dialogue reads the real clock then).
+        #[arg(long, value_parser = parse_local_time)]
+        now: Option<NaiveDateTime>,
     },
     /// Run the background job worker alone (for deployments that separate it from
     /// `otto serve`; set `worker.enabled = false` on the servers then).

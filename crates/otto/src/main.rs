@@ -29,7 +29,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => commands::demo::run(&config).await,
         Command::Serve => commands::serve::run(config).await,
         Command::Call(args) => commands::call::run(&config, args).await,
-        Command::Chat { from } => commands::chat::run(&config, from).await,
+        Command::Chat { from, now } => commands::chat::run(&config, from, now).await,
         Command::Worker => commands::jobs::run_worker(config).await,
         Command::Jobs(JobsCommand::List { status, limit }) => {
             commands::jobs::list(&config, status, limit).await

@@ -1,0 +1,57 @@
+//! `otto chat` from the command line: labels, and a clock held at `--now`.
+
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn chat(now: &str, lines: &str) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otto"))
+        .env("OTTO_DATABASE_URL", "sqlite::memory:")
+        .args(["chat", "--from", "+15555550177", "--now", now])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn chat_shows_who_speaks_and_runs_at_the_given_time() {
+    // Thursday 6 August 2026, 09:15: "tomorrow" is Friday the 7th.
+    let (ok, out, err) = chat(
+        "2026-08-06 09:15",
+        "I need an oil change tomorrow at 10\nPat Lee\n2019 Honda Civic\nno\nyes\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Otto: "), "{out}");
+    assert!(out.contains("You: "), "{out}");
+    assert!(out.contains("Friday, August 7 at 10:00 AM"), "{out}");
+    // On a Sunday the shop is closed, whatever the real date is.
+    let (ok, out, _) = chat(
+        "2026-08-09 10:00",
+        "an oil change today at 11\nPat Lee\n2019 Honda Civic\nno\n",
+    );
+    assert!(ok);
+    assert!(out.contains("closed"), "{out}");
+}
+
+#[test]
+fn a_bad_now_is_refused_with_the_expected_form() {
+    let (ok, _, err) = chat("next tuesday", "");
+    assert!(!ok);
+    assert!(err.contains("YYYY-MM-DD HH:MM"), "{err}");
+}
