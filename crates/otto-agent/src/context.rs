@@ -65,6 +65,8 @@ pub struct CallerContext {
     /// Lines for the call log summary ("Booked oil change …", "Message: …").
     pub(crate) summary: Vec<String>,
     pub(crate) actions: Vec<CallAction>,
+    /// The call log this conversation writes (set when it starts), linked from messages.
+    pub(crate) call_id: Option<otto_core::records::Id>,
 }
 
 impl CallerContext {
@@ -90,6 +92,7 @@ impl CallerContext {
             outcome: None,
             summary: Vec::new(),
             actions: Vec::new(),
+            call_id: None,
         }
     }
 

@@ -64,6 +64,8 @@ impl Conversation {
         let call = CallRecorder::new(ctx.store().clone(), ctx.clock().clone())
             .start(&call_sid, direction, &from, &to)
             .await?;
+        let mut ctx = ctx;
+        ctx.call_id = Some(call.id());
         let on_rules = dialogue.is_none();
         Ok(Self {
             ctx,

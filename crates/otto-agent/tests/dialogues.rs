@@ -633,6 +633,14 @@ async fn messages_checks_closed_times_and_small_talk() {
     let summary = log.summary.unwrap_or_default();
     assert!(summary.contains("invoice number is wrong"), "{summary}");
     assert!(!summary.contains("leave a message"), "{summary}");
+    // A message record staff can list: the caller's number, name and words, and the call.
+    let messages = w.store.messages(true, 10).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.body, "tell Mike the invoice number is wrong");
+    assert_eq!(m.from_phone, KNOWN);
+    assert_eq!(m.caller_name.as_deref(), Some("Jane Doe"));
+    assert_eq!(m.call_id, Some(log.id));
 
     // A mechanic to look at something is a service request, not a transfer.
     let w = World::new().await;

@@ -212,6 +212,27 @@ pub struct Reminder {
     pub attempts: u32,
 }
 
+/// A message a caller left for the staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: Id,
+    /// The call (or chat) it was taken in.
+    pub call_id: Option<Id>,
+    /// The caller, when identified.
+    pub customer_id: Option<Id>,
+    /// The number to call back: the caller ID (E.164), or "anonymous".
+    pub from_phone: String,
+    /// The caller's name, when known.
+    pub caller_name: Option<String>,
+    /// The message in the caller's words, 1..=2000 characters.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// When a staff member marked it handled.
+    pub handled_at: Option<DateTime<Utc>>,
+    /// Who marked it handled.
+    pub handled_by: Option<String>,
+}
+
 /// Where a background job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

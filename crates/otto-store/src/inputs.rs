@@ -106,3 +106,16 @@ pub struct NewJob {
     /// Attempts before a failing job is buried; at least 1.
     pub max_attempts: u32,
 }
+
+/// A message a caller leaves for the staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub call_id: Option<Id>,
+    pub customer_id: Option<Id>,
+    /// The number to call back (E.164) or "anonymous".
+    pub from_phone: String,
+    pub caller_name: Option<String>,
+    /// 1..=2000 characters.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}

@@ -26,7 +26,7 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use inputs::{
-    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob, NewReminder,
-    NewServiceRecord, NewTurn,
+    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob, NewMessage,
+    NewReminder, NewServiceRecord, NewTurn,
 };
 pub use store::{Store, StoreResult, connect};

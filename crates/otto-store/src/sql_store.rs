@@ -52,6 +52,12 @@ macro_rules! reminder_cols {
         "id, appointment_id, channel, due_at, sent_at, status, attempts"
     };
 }
+macro_rules! message_cols {
+    () => {
+        "id, call_id, customer_id, from_phone, caller_name, body, created_at, handled_at, \
+         handled_by"
+    };
+}
 macro_rules! job_cols {
     () => {
         "id, kind, payload, dedup_key, status, attempts, max_attempts, run_at, lease_owner, \
@@ -106,7 +112,7 @@ macro_rules! impl_sql_store {
         use otto_core::domain::{Email, PhoneNumber, UsState, Vin};
         use otto_core::records::{
             Address, Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job,
-            JobStatus, NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
+            JobStatus, Message, NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
         };
         use sqlx::{QueryBuilder, Row};
 
@@ -114,7 +120,7 @@ macro_rules! impl_sql_store {
         use $crate::error::StoreError;
         use $crate::inputs::{
             CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
-            NewReminder, NewServiceRecord, NewTurn,
+            NewMessage, NewReminder, NewServiceRecord, NewTurn,
         };
         use $crate::sql_store::{
             IMPORT_CHUNK, corrupt, like_escape, limit, parse_col, uint_col,
@@ -248,6 +254,20 @@ macro_rules! impl_sql_store {
                 sent_at: r.try_get::<Option<DbTime>, _>("sent_at")?.map(|t| t.0),
                 status: parse_col(r.try_get::<&str, _>("status")?, "reminders.status")?,
                 attempts: uint_col(r.try_get::<i32, _>("attempts")?, "reminders.attempts")?,
+            })
+        }
+
+        fn message_row(r: &DbRow) -> StoreResult<Message> {
+            Ok(Message {
+                id: r.try_get("id")?,
+                call_id: r.try_get("call_id")?,
+                customer_id: r.try_get("customer_id")?,
+                from_phone: r.try_get("from_phone")?,
+                caller_name: r.try_get("caller_name")?,
+                body: r.try_get("body")?,
+                created_at: r.try_get::<DbTime, _>("created_at")?.0,
+                handled_at: r.try_get::<Option<DbTime>, _>("handled_at")?.map(|t| t.0),
+                handled_by: r.try_get("handled_by")?,
             })
         }
 
@@ -858,6 +878,58 @@ macro_rules! impl_sql_store {
                 .ok_or_else(|| StoreError::not_found("reminder", id))
             }
 
+            async fn create_message(&self, new: &NewMessage) -> StoreResult<Message> {
+                let row = sqlx::query(concat!(
+                    "INSERT INTO messages (call_id, customer_id, from_phone, caller_name, body, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+                    $crate::sql_store::message_cols!()
+                ))
+                .bind(new.call_id)
+                .bind(new.customer_id)
+                .bind(&new.from_phone)
+                .bind(new.caller_name.as_deref())
+                .bind(&new.body)
+                .bind(DbTime(new.created_at))
+                .fetch_one(&self.pool)
+                .await?;
+                message_row(&row)
+            }
+
+            async fn messages(&self, unhandled_only: bool, lim: u32) -> StoreResult<Vec<Message>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    $crate::sql_store::message_cols!(),
+                    " FROM messages WHERE ($1 = FALSE OR handled_at IS NULL) \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
+                ))
+                .bind(unhandled_only)
+                .bind(limit(lim))
+                .fetch_all(&self.pool)
+                .await?;
+                all(rows, message_row)
+            }
+
+            async fn mark_message_handled(
+                &self,
+                id: Id,
+                by: &str,
+                at: DateTime<Utc>,
+            ) -> StoreResult<Message> {
+                sqlx::query(concat!(
+                    "UPDATE messages SET handled_at = COALESCE(handled_at, $2), \
+                     handled_by = COALESCE(handled_by, $3) WHERE id = $1 RETURNING ",
+                    $crate::sql_store::message_cols!()
+                ))
+                .bind(id)
+                .bind(DbTime(at))
+                .bind(by)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| message_row(&r))
+                .transpose()?
+                .ok_or_else(|| StoreError::not_found("message", id))
+            }
+
             async fn enqueue_job(&self, new: &NewJob) -> StoreResult<Job> {
                 if new.kind.is_empty() || new.kind.chars().count() > 64 {
                     return Err(StoreError::Rejected("job kind must be 1..=64 characters".into()));
@@ -1076,5 +1148,5 @@ macro_rules! impl_sql_store {
 
 pub(crate) use {
     active, appointment_cols, call_cols, customer_cols, history_cols, impl_sql_store, job_cols,
-    reminder_cols, turn_cols, vehicle_cols,
+    message_cols, reminder_cols, turn_cols, vehicle_cols,
 };

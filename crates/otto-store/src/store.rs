@@ -11,14 +11,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use otto_core::domain::PhoneNumber;
 use otto_core::records::{
-    Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job, JobStatus, NewCustomer,
-    NewVehicle, Reminder, ServiceRecord, Vehicle,
+    Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job, JobStatus, Message,
+    NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
 };
 
 use crate::error::StoreError;
 use crate::inputs::{
-    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob, NewReminder,
-    NewServiceRecord, NewTurn,
+    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob, NewMessage,
+    NewReminder, NewServiceRecord, NewTurn,
 };
 
 /// Shorthand for store results.
@@ -151,6 +151,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn mark_reminder_sent(&self, id: Id, at: DateTime<Utc>) -> StoreResult<Reminder>;
     /// Marks a reminder failed and counts the attempt. [`StoreError::NotFound`].
     async fn mark_reminder_failed(&self, id: Id) -> StoreResult<Reminder>;
+
+    // ----- messages for the staff -----
+
+    /// Records a message. [`StoreError::Rejected`] for an empty body or one over 2,000
+    /// characters, or an unknown call or customer.
+    async fn create_message(&self, new: &NewMessage) -> StoreResult<Message>;
+    /// Messages, newest first, at most `limit` (capped at 10,000); only those not yet handled
+    /// when `unhandled_only`.
+    async fn messages(&self, unhandled_only: bool, limit: u32) -> StoreResult<Vec<Message>>;
+    /// Marks a message handled by `by` at `at` (the first marking wins).
+    /// [`StoreError::NotFound`].
+    async fn mark_message_handled(
+        &self,
+        id: Id,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Message>;
 
     // ----- background jobs (otto-jobs) -----
 

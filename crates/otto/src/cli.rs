@@ -49,6 +49,9 @@ pub enum Command {
     /// Background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Messages callers left for the staff.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
@@ -200,6 +203,20 @@ pub enum AppointmentsCommand {
     Cancel {
         /// Appointment id.
         id: Id,
+    },
+}
+
+/// `otto messages …`
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// Messages waiting for someone, newest first (with --all, handled ones too).
+    List {
+        /// Include messages already handled.
+        #[arg(long)]
+        all: bool,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
     },
 }
 

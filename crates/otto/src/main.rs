@@ -2,7 +2,7 @@
 //! runs one command from [`otto::commands`].
 
 use clap::Parser;
-use otto::cli::{Cli, Command, JobsCommand};
+use otto::cli::{Cli, Command, JobsCommand, MessagesCommand};
 use otto::commands;
 use otto::config::Config;
 
@@ -33,6 +33,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker => commands::jobs::run_worker(config).await,
         Command::Jobs(JobsCommand::List { status, limit }) => {
             commands::jobs::list(&config, status, limit).await
+        }
+        Command::Messages(MessagesCommand::List { all, limit }) => {
+            commands::messages::list(&config, all, limit).await
         }
         Command::Db(cmd) => commands::db::run(&config, cmd).await,
         Command::Slots(args) => commands::slots::run(&config, args).await,

@@ -50,6 +50,44 @@ fn chat_shows_who_speaks_and_runs_at_the_given_time() {
 }
 
 #[test]
+fn a_message_left_in_chat_is_listed_for_the_staff() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("otto.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otto"))
+        .env("OTTO_DATABASE_URL", &db)
+        .args([
+            "chat",
+            "--from",
+            "+15555550177",
+            "--now",
+            "2026-08-06 09:15",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"can I leave a message\nplease call me back about my invoice\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = Command::new(env!("CARGO_BIN_EXE_otto"))
+        .env("OTTO_DATABASE_URL", &db)
+        .args(["messages", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        listed.contains("+15555550177: please call me back about my invoice"),
+        "{listed}"
+    );
+}
+
+#[test]
 fn a_bad_now_is_refused_with_the_expected_form() {
     let (ok, _, err) = chat("next tuesday", "");
     assert!(!ok);

@@ -13,7 +13,7 @@ use otto_core::records::{Appointment, Customer, NewCustomer, NewVehicle, Vehicle
 use otto_core::scheduling::Slot;
 use otto_core::shop::ServiceDef;
 use otto_shop::{BookingError, BookingRequest};
-use otto_store::StoreError;
+use otto_store::{NewMessage, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::warn;
@@ -589,10 +589,23 @@ impl CallerContext {
         Ok(json!({ "transferring": true }))
     }
 
-    /// `take_message`: records a message for the staff (call log outcome "message", the text
-    /// in the summary).
+    /// `take_message`: records a message for the staff — a message record with the caller's
+    /// number, their name when known and the call — and marks the call (outcome "message",
+    /// the text in the summary).
     pub async fn take_message(&mut self, a: TakeMessageArgs) -> Result<Value, ToolError> {
         let message = clean_text(&a.message, "message", 1000)?;
+        let new = NewMessage {
+            call_id: self.call_id,
+            customer_id: self.customer.as_ref().map(|c| c.id),
+            from_phone: self
+                .caller
+                .as_ref()
+                .map_or_else(|| "anonymous".to_string(), |p| p.to_string()),
+            caller_name: self.customer.as_ref().map(|c| c.name.clone()),
+            body: message.clone(),
+            created_at: self.now(),
+        };
+        self.store().create_message(&new).await.map_err(internal)?;
         self.set_outcome(Outcome::Message);
         self.summary.push(format!("Message: {message}"));
         Ok(json!({ "taken": true }))

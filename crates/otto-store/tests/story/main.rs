@@ -7,6 +7,7 @@
 mod booking;
 mod calls;
 mod jobs;
+mod messages;
 mod records;
 
 use otto_store::story;
@@ -29,6 +30,9 @@ story! {
         concurrent_turns_get_distinct_seq,
         end_call_is_safe_to_repeat_and_out_of_order,
         reminders_due_sent_and_failed,
+    ],
+    messages: [
+        messages_are_listed_newest_first_and_handled_once,
     ],
     jobs: [
         jobs_are_claimed_once_and_finished_only_under_lease,

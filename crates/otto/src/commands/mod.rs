@@ -12,6 +12,7 @@ pub mod customers;
 pub mod db;
 pub mod demo;
 pub mod jobs;
+pub mod messages;
 pub mod serve;
 pub mod slots;
 pub mod speech;
