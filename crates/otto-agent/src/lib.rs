@@ -2,8 +2,7 @@
 //!
 //! - [`nlu`]: pure entity and intent extraction (dates, times, services, vehicles, VINs,
 //!   phone numbers, names, yes/no) for the rule-based dialogue.
-//! - [`context`]: [`CallerContext`], the identity and shared state of one conversation, and
-//!   the [`Clock`].
+//! - [`context`]: [`CallerContext`], the identity and shared state of one conversation.
 //! - [`tools`]: the tool registry (OpenAI `tools` JSON, [`tools::execute`]) and executors.
 //! - [`dialogue`]: the [`Dialogue`] interface both brains implement (streamed sentences,
 //!   actions, cancellation, barge-in truncation).
@@ -12,11 +11,13 @@
 //! - [`recalls`]: the [`RecallLookup`] trait the NHTSA client implements.
 //! - [`conversation`]: [`Conversation`]: dialogue + context + call log.
 //! - [`text`]: [`run_text_session`], the text channel.
-//! - [`speak`]: how dates, times, money and VINs are said.
+//! - [`speak`]: how dates, times, money, records and the shop's facts are said.
+//! - [`eval`]: `otto eval`, scenario tests for the dialogue.
 
 pub mod context;
 pub mod conversation;
 pub mod dialogue;
+pub mod eval;
 pub mod llm;
 pub mod nlu;
 pub mod recalls;

@@ -46,6 +46,9 @@ pub enum Command {
     /// Run the background job worker alone (for deployments that separate it from
     /// `otto serve`; set `worker.enabled = false` on the servers then).
     Worker,
+    /// Play dialogue scenarios (JSON Lines, see evals/README.md) and report success per
+    /// category and style.
+    Eval(EvalArgs),
     /// Background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -204,6 +207,46 @@ pub enum AppointmentsCommand {
         /// Appointment id.
         id: Id,
     },
+}
+
+/// `otto eval …`
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Scenario files (JSON Lines).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Which dialogue answers: the rule-based one, or the configured LLM.
+    #[arg(long, value_enum, default_value_t = EvalDialogue::Rules)]
+    pub dialogue: EvalDialogue,
+    /// Write every scenario's result and transcript to this JSON file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Fail (exit 1) below this success percentage, 0..=100.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_percent)]
+    pub min_success: f64,
+    /// Fail when more scenarios than this make a wrong write.
+    #[arg(long)]
+    pub max_wrong_writes: Option<usize>,
+    /// Fail when more scenarios than this leak another customer's records.
+    #[arg(long)]
+    pub max_leaks: Option<usize>,
+    /// Print every failed scenario with its failed checks and transcript.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// The dialogue `otto eval` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalDialogue {
+    Rules,
+    Llm,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("expected a percentage 0..=100, got {s:?}"))
 }
 
 /// `otto messages …`

@@ -31,6 +31,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Call(args) => commands::call::run(&config, args).await,
         Command::Chat { from, now } => commands::chat::run(&config, from, now).await,
         Command::Worker => commands::jobs::run_worker(config).await,
+        Command::Eval(args) => commands::eval::run(&config, args).await,
         Command::Jobs(JobsCommand::List { status, limit }) => {
             commands::jobs::list(&config, status, limit).await
         }

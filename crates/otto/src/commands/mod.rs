@@ -11,6 +11,7 @@ pub mod chat;
 pub mod customers;
 pub mod db;
 pub mod demo;
+pub mod eval;
 pub mod jobs;
 pub mod messages;
 pub mod serve;
