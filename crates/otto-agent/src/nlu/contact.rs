@@ -170,12 +170,17 @@ const NOT_NAME: &[&str] = &[
     "hmm",
     "nothing",
     "whatever",
+    "yep",
+    "yup",
+    "nope",
+    "nah",
 ];
 
-/// Words skipped before a name starts ("uh, Priya", "it's Jane", "Mr Smith").
+/// Words skipped before a name starts ("uh, Priya", "it's Jane", "Mr Smith", "like, Vic").
 const FILLER: &[&str] = &[
     "uh", "um", "well", "oh", "it's", "its", "hi", "hello", "hey", "yes", "yeah", "sure", "ok",
-    "okay", "mister", "mr", "mrs", "ms", "miss", "doctor", "dr", "so",
+    "okay", "mister", "mr", "mrs", "ms", "miss", "doctor", "dr", "so", "like", "you", "know",
+    "yep", "yup",
 ];
 
 /// Stands between clauses in the word list [`name`] walks: a name never runs across it.
@@ -365,6 +370,7 @@ mod tests {
         assert_eq!(name("it's lee, l e e", true), Some("Lee".into()));
         assert_eq!(name("s m i t h", true), Some("Smith".into()));
         assert_eq!(name("this is Pat", false), Some("Pat".into()));
+        assert_eq!(name("like vic lopez", true), Some("Vic Lopez".into()));
     }
 
     #[test]
@@ -376,6 +382,7 @@ mod tests {
             "hold on",
             "um tuesday",
             "never mind",
+            "yep book it",
         ] {
             assert_eq!(name(text, true), None, "{text}");
         }

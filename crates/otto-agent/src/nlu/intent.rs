@@ -101,6 +101,9 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "push it",
             "push my",
             "move it",
+            "same time",
+            "same hour",
+            "keep the same time",
         ],
     ),
     (

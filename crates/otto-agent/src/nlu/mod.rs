@@ -17,7 +17,7 @@ mod words;
 
 pub use contact::{name, phone};
 pub use intent::{Intent, intent, yes_no};
-pub use service::{describes_problem, service};
+pub use service::{describes_problem, service, services};
 pub use vehicle::{VehicleMention, own_vehicle, vehicle};
 pub use vin::{VinMention, vin};
 pub use when::{TimeOfDay, When, when};

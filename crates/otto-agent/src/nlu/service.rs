@@ -33,6 +33,38 @@ const WEAK: &[&str] = &[
     "service", "repair", "job",
 ];
 
+/// Every catalog service `text` names, in the order they are said, each once: "an oil change
+/// and a tire rotation" → [oil change, tire rotation]. Clauses joined by "and", "plus",
+/// "also" and "with" are read one by one with [`service`].
+pub fn services<'a>(text: &str, shop: &'a ShopConfig) -> Vec<&'a ServiceDef> {
+    let t: Vec<String> = super::tokens(text);
+    let mut parts: Vec<Vec<String>> = vec![Vec::new()];
+    for w in t {
+        if matches!(
+            w.as_str(),
+            "and" | "plus" | "also" | "with" | "then" | "but"
+        ) {
+            parts.push(Vec::new());
+        } else if let Some(last) = parts.last_mut() {
+            last.push(w);
+        }
+    }
+    let mut out: Vec<&ServiceDef> = Vec::new();
+    // "I've got the oil change Thursday but I also need…": a booking they already have.
+    let existing = |p: &[String]| {
+        p.iter()
+            .any(|w| matches!(w.as_str(), "already" | "i've" | "ive" | "got" | "booked"))
+    };
+    for p in parts.into_iter().filter(|p| !existing(p)) {
+        if let Some(s) = service(&p.join(" "), shop)
+            && !out.iter().any(|o| o.id == s.id)
+        {
+            out.push(s);
+        }
+    }
+    out
+}
+
 /// Phrases that describe a problem for a mechanic to look at rather than name a service.
 const PROBLEMS: &[&str] = &[
     "noise",

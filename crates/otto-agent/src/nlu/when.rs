@@ -56,7 +56,7 @@ pub fn when(text: &str, today: NaiveDate) -> When {
 }
 
 /// Phrases that start a new statement: a correction or a counter-suggestion.
-const MARKERS: [&str; 14] = [
+const MARKERS: [&str; 19] = [
     "actually",
     "make that",
     "make it",
@@ -71,6 +71,11 @@ const MARKERS: [&str; 14] = [
     "could we do",
     "or maybe",
     "better yet",
+    "but",
+    "also",
+    "i need",
+    "i want",
+    "i'd like",
 ];
 
 /// The statements of `text` that may say when (see [`when`]), in order.

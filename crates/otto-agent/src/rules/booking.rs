@@ -3,6 +3,8 @@
 
 use chrono::{NaiveTime, Timelike};
 
+use otto_core::shop::ServiceDef;
+
 use super::{Draft, Lines, RuleDialogue, Stage};
 use crate::context::CallerContext;
 use crate::nlu::{self, TimeOfDay, VehicleMention, VinMention};
@@ -13,7 +15,11 @@ impl RuleDialogue {
     /// Takes a day or time said in `text` as the booking's new preference; a time alone
     /// stays on the day of the `offered` slot. False when `text` names neither.
     pub(super) fn retime(&mut self, ctx: &CallerContext, text: &str, offered: &SlotView) -> bool {
-        let new = nlu::when(text, ctx.today());
+        let mut new = nlu::when(text, ctx.today());
+        if new.time.is_none() {
+            // "Actually, make it 10": a bare time while a time is on the table.
+            new.time = offered_time(text, ctx).map(TimeOfDay::At);
+        }
         if new.date.is_none() && new.time.is_none() {
             return false;
         }
@@ -24,17 +30,29 @@ impl RuleDialogue {
     }
 
     pub(super) fn booking_summary(&self, ctx: &CallerContext, slot: &SlotView) -> String {
-        let service = self
+        let names: Vec<String> = self
             .draft
             .service
-            .as_ref()
-            .map_or("appointment".into(), |s| s.name.clone());
+            .iter()
+            .chain(&self.draft.more)
+            .map(|s| s.name.clone())
+            .collect();
+        let service = if names.is_empty() {
+            "appointment".to_string()
+        } else {
+            speak::join_or(&names, "and")
+        };
+        let (it, back_to_back) = if names.len() > 1 {
+            ("them", ", back to back")
+        } else {
+            ("it", "")
+        };
         let vehicle = ctx
             .vehicle()
             .map(|v| format!(" for your {}", speak::vehicle(v)))
             .unwrap_or_default();
         format!(
-            "To confirm: {service}{vehicle} on {}. Shall I book it?",
+            "To confirm: {service}{vehicle} on {}{back_to_back}. Shall I book {it}?",
             slot.spoken
         )
     }
@@ -68,7 +86,11 @@ impl RuleDialogue {
         if let Some(n) = nlu::name(text, false) {
             self.draft.name = Some(n);
         }
-        if let Some(s) = nlu::service(text, ctx.config()) {
+        let named = nlu::services(text, ctx.config());
+        if named.len() > 1 {
+            self.draft.service = Some(named[0].clone());
+            self.draft.more = named[1..].iter().map(|s| (*s).clone()).collect();
+        } else if let Some(s) = nlu::service(text, ctx.config()) {
             self.draft.service = Some(s.clone());
         } else if self.draft.service.is_none()
             && nlu::describes_problem(text)
@@ -296,13 +318,32 @@ impl RuleDialogue {
             .await
         {
             Ok(v) => {
+                let mut lines = vec![format!("You're all set: {} on {}.", v.service, v.spoken)];
+                // Further services of the same visit, each right after the one before.
+                let minutes =
+                    |s: &ServiceDef| chrono::Duration::minutes(i64::from(s.duration_minutes));
+                let mut next = slot.at + minutes(&service);
+                for more in std::mem::take(&mut self.draft.more) {
+                    match ctx.book(&more, next, None, self.draft.notes.clone()).await {
+                        Ok(_) => {
+                            lines.push(format!(
+                                "And the {} right after, at {}.",
+                                more.name,
+                                speak::time(next, ctx.tz())
+                            ));
+                            next += minutes(&more);
+                        }
+                        Err(_) => lines.push(format!(
+                            "I couldn't fit the {} right after; I can find it another time.",
+                            more.name
+                        )),
+                    }
+                }
                 self.stage = Stage::Open;
                 self.booking = false;
                 self.draft = Draft::default();
-                vec![
-                    format!("You're all set: {} on {}.", v.service, v.spoken),
-                    "Is there anything else I can help with?".into(),
-                ]
+                lines.push("Is there anything else I can help with?".into());
+                lines
             }
             Err(ToolError::SlotTaken) => {
                 self.stage = Stage::AskWhen;
@@ -390,7 +431,19 @@ pub(super) fn offered_time(text: &str, ctx: &CallerContext) -> Option<NaiveTime>
         Some(TimeOfDay::At(at)) => Some(at),
         _ => None,
     };
-    read(text).or_else(|| read(&format!("at {text}")))
+    if let Some(at) = read(text) {
+        return Some(at);
+    }
+    // The last clock-like words: "actually make it 10" → "at 10", "ten thirty" → "at ten
+    // thirty".
+    let t = nlu::tokens(text);
+    let hour = |w: &str| {
+        w.starts_with(|c: char| c.is_ascii_digit())
+            || otto_core::numbers::cardinal(w).is_some_and(|n| (1..=12).contains(&n))
+    };
+    let i = t.iter().rposition(|w| hour(w))?;
+    let start = if i > 0 && hour(&t[i - 1]) { i - 1 } else { i };
+    read(&format!("at {}", t[start..].join(" ")))
 }
 
 /// Why the wanted day or time is not among the offers, when it is not: the shop is closed

@@ -69,9 +69,19 @@ impl RuleDialogue {
                     "Is there anything else I can help with?".into(),
                 ]
             }
-            1 => self.picked(ctx, purpose, list[0].clone(), new).await,
+            _ if purpose == Purpose::Cancel && all_of_them(text) => {
+                self.stage = Stage::ConfirmCancelAll(list);
+                vec![self.question(ctx)]
+            }
+            1 => {
+                let new = keep_hour(text, &list[0], new, ctx);
+                self.picked(ctx, purpose, list[0].clone(), new).await
+            }
             _ => match pick_appointment(&which, &list, ctx) {
-                Some(a) => self.picked(ctx, purpose, a, new).await,
+                Some(a) => {
+                    let new = keep_hour(text, &a, new, ctx);
+                    self.picked(ctx, purpose, a, new).await
+                }
                 None => {
                     self.stage = Stage::PickAppointment(purpose, list);
                     vec![self.question(ctx)]
@@ -210,4 +220,31 @@ pub(super) fn pick_appointment(
         return list.get(1).cloned();
     }
     None
+}
+
+/// "Same time, just Monday": when `text` asks to keep the hour and names no time, the new
+/// time is `a`'s own (shop-local).
+pub(super) fn keep_hour(text: &str, a: &Appointment, mut new: When, ctx: &CallerContext) -> When {
+    let t = nlu::tokens(text);
+    let same = [
+        "same time",
+        "same hour",
+        "same slot",
+        "keep the time",
+        "keep the same time",
+    ]
+    .iter()
+    .any(|p| nlu::has_phrase(&t, p));
+    if same && new.time.is_none() {
+        new.time = Some(TimeOfDay::At(a.start.with_timezone(&ctx.tz()).time()));
+    }
+    new
+}
+
+/// True when `text` asks about every appointment: "cancel all of them", "both", "everything".
+pub(super) fn all_of_them(text: &str) -> bool {
+    let t = nlu::tokens(text);
+    ["all", "both", "everything", "every", "all of them"]
+        .iter()
+        .any(|p| nlu::has_phrase(&t, p))
 }

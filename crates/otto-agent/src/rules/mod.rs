@@ -58,6 +58,8 @@ enum Stage {
     ConfirmBooking(SlotView),
     PickAppointment(Purpose, Vec<Appointment>),
     ConfirmCancel(Appointment),
+    /// Cancel every one of these (the caller asked for all of them).
+    ConfirmCancelAll(Vec<Appointment>),
     AskNewTime(Appointment),
     ChooseNewSlot(Appointment, Vec<SlotView>),
     ConfirmMove(Appointment, SlotView),
@@ -71,6 +73,8 @@ enum Stage {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Draft {
     service: Option<ServiceDef>,
+    /// More services for the same visit, booked back to back after `service`.
+    more: Vec<ServiceDef>,
     date: Option<NaiveDate>,
     time: Option<TimeOfDay>,
     vehicle: VehicleMention,
@@ -197,6 +201,11 @@ impl RuleDialogue {
                     speak::list_appointments(ctx.config(), list)
                 )
             }
+            Stage::ConfirmCancelAll(list) => format!(
+                "Should I cancel all {} of them: {}?",
+                list.len(),
+                speak::list_appointments(ctx.config(), list)
+            ),
             Stage::ConfirmCancel(a) => {
                 format!("Should I cancel your {}?", speak::describe(ctx.config(), a))
             }
@@ -253,6 +262,36 @@ impl RuleDialogue {
                     ])
                 }
                 (None, _) => None,
+            },
+            Stage::ConfirmCancelAll(list) => match yn {
+                Some(true) => {
+                    let ids: Vec<_> = list.iter().map(|a| a.id).collect();
+                    let mut done = Vec::new();
+                    for appointment_id in ids {
+                        match ctx
+                            .cancel_appointment(crate::tools::CancelArgs { appointment_id })
+                            .await
+                        {
+                            Ok(v) => done.push(format!("{} on {}", v.service, v.spoken)),
+                            Err(e) => return Some(self.tool_failed(ctx, e).await),
+                        }
+                    }
+                    self.stage = Stage::Open;
+                    Some(vec![
+                        format!(
+                            "Done. I've cancelled your {}.",
+                            speak::join_or(&done, "and")
+                        ),
+                        "Is there anything else I can help with?".into(),
+                    ])
+                }
+                Some(false) => {
+                    self.stage = Stage::Open;
+                    Some(vec![
+                        "Okay, I'll leave them as they are. Anything else?".into(),
+                    ])
+                }
+                None => None,
             },
             Stage::ConfirmCancel(a) => match yn {
                 Some(true) => {
@@ -450,10 +489,11 @@ impl RuleDialogue {
             Stage::AskVehicle | Stage::AskService | Stage::AskWhen | Stage::ChooseSlot(_) => {
                 let before = self.draft.clone();
                 let vin_before = self.vin.clone();
+                // What else the line says ("a 2003 Accord, the VIN is …") is kept either way.
+                self.merge(ctx, text);
                 if let Some(lines) = self.vin_heard(text) {
                     return Some(lines);
                 }
-                self.merge(ctx, text);
                 if self.draft == before
                     && self.vin == vin_before
                     && !self.pick_own_vehicle(ctx, text).await
@@ -472,7 +512,7 @@ impl RuleDialogue {
                 Some(self.picked(ctx, purpose, a, new).await)
             }
             Stage::AskNewTime(a) | Stage::ChooseNewSlot(a, _) => {
-                let w = nlu::when(text, ctx.today());
+                let w = manage::keep_hour(text, a, nlu::when(text, ctx.today()), ctx);
                 if w.date.is_none() && w.time.is_none() {
                     return None;
                 }
