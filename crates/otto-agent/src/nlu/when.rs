@@ -243,9 +243,13 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
             return Some(d);
         }
     }
-    // "the 15th", "on the fifteenth"
-    for pair in t.windows(2) {
+    // "the 15th", "on the fifteenth"; not "the first one" (a choice among offers)
+    for (i, pair) in t.windows(2).enumerate() {
+        let choice = t
+            .get(i + 2)
+            .is_some_and(|n| matches!(n.as_str(), "one" | "ones" | "option" | "slot" | "time"));
         if pair[0] == "the"
+            && !choice
             && let Some(d) = day_number(&pair[1], false)
         {
             let mut m = today.with_day(1)?;
@@ -372,6 +376,13 @@ mod tests {
         assert_eq!(when("the day after tomorrow", today()).date, d(3, 12));
         assert_eq!(when("today if possible", today()).date, d(3, 10));
         assert_eq!(when("sometime next week", today()).date, d(3, 17));
+    }
+
+    #[test]
+    fn a_choice_among_offers_is_no_date() {
+        assert_eq!(when("the first one", today()).date, None);
+        assert_eq!(when("the second option please", today()).date, None);
+        assert_eq!(when("the 15th", today()).date, d(3, 15));
     }
 
     #[test]

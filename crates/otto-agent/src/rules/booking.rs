@@ -86,6 +86,12 @@ impl RuleDialogue {
         if let Some(n) = nlu::name(text, false) {
             self.draft.name = Some(n);
         }
+        // A VIN volunteered with other facts: its check digit vouches for it.
+        if self.vin.is_none()
+            && let Some(VinMention::Valid(v)) = nlu::vin(text)
+        {
+            self.vin = Some(v);
+        }
         let named = nlu::services(text, ctx.config());
         if named.len() > 1 {
             self.draft.service = Some(named[0].clone());
