@@ -10,3 +10,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 cargo run --quiet -p otto -- models fetch
 cargo test --workspace --all-features
+# The dialogue scenario suite (evals/): at least 95 % of scenarios complete, with no wrong
+# write and no leak.
+cargo run --quiet -p otto -- --config otto.example.toml eval evals/*.jsonl evals/holdout/*.jsonl \
+  --min-success 95 --max-wrong-writes 0 --max-leaks 0

@@ -127,8 +127,14 @@ impl fmt::Display for Report {
         writeln!(f, "wrong writes         {}", self.wrong_writes)?;
         writeln!(f, "leaks                {}", self.leaks)?;
         match self.mean_booking_turns {
-            Some(t) => writeln!(f, "mean caller turns to book  {t:.2}"),
-            None => writeln!(f, "mean caller turns to book  -"),
+            Some(t) => writeln!(f, "mean caller turns to book  {t:.2}")?,
+            None => writeln!(f, "mean caller turns to book  -")?,
         }
+        writeln!(
+            f,
+            "eval: {} passed, {} failed",
+            self.passed,
+            self.scenarios - self.passed
+        )
     }
 }
