@@ -29,7 +29,10 @@ fn eval_reports_per_category_and_fails_below_the_threshold() {
     );
     assert!(stdout.contains("FAILED small-fails-1"), "{stdout}");
     assert!(stdout.contains("wrong writes         0"), "{stdout}");
-    assert!(stdout.trim_end().ends_with("eval: 3 passed, 1 failed"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("eval: 3 passed, 1 failed"),
+        "{stdout}"
+    );
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(results["results"].as_array().unwrap().len(), 4);

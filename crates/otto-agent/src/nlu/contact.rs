@@ -76,8 +76,6 @@ const NOT_NAME: &[&str] = &[
     "gonna",
     "get",
     "help",
-    "today",
-    "tomorrow",
     "called",
     "my",
     "me",
@@ -148,18 +146,6 @@ const NOT_NAME: &[&str] = &[
     "wait",
     "hold",
     "hang",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "morning",
-    "afternoon",
-    "evening",
-    "week",
-    "weekend",
     "later",
     "right",
     "correct",
@@ -283,6 +269,7 @@ pub fn name(text: &str, expecting: bool) -> Option<String> {
         }
         if !alphabetic
             || NOT_NAME.contains(&word.as_str())
+            || super::when::is_when_word(&word)
             || contraction(&word)
             || word.ends_with("ing")
         {

@@ -207,59 +207,10 @@ const BODIES: &[(&str, &[&str])] = &[
 
 /// Words that end a model name after the make (an unknown model is never one of these).
 const STOP: &[&str] = &[
-    "and",
-    "for",
-    "with",
-    "that",
-    "which",
-    "it",
-    "it's",
-    "is",
-    "needs",
-    "need",
-    "please",
-    "the",
-    "my",
-    "a",
-    "an",
-    "i",
-    "we",
-    "on",
-    "at",
-    "in",
-    "to",
-    "but",
-    "truck",
-    "car",
-    "suv",
-    "van",
-    "tomorrow",
-    "today",
-    "tonight",
-    "next",
-    "this",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "morning",
-    "afternoon",
-    "evening",
-    "sometime",
-    "around",
-    "about",
-    "or",
-    "so",
-    "too",
-    "again",
-    "there",
-    "here",
-    "in",
-    "into",
-    "by",
+    "and", "for", "with", "that", "which", "it", "it's", "is", "needs", "need", "please", "the",
+    "my", "a", "an", "i", "we", "on", "at", "in", "to", "but", "truck", "car", "suv", "van",
+    "next", "this", "sometime", "around", "about", "or", "so", "too", "again", "there", "here",
+    "into", "by",
 ];
 
 /// Finds a vehicle's year, make and model in `text`.
@@ -293,6 +244,7 @@ pub fn vehicle(text: &str) -> VehicleMention {
     } else if let Some(end) = make_end
         && let Some(w) = t.get(end)
         && !STOP.contains(&w.as_str())
+        && !super::when::is_when_word(w)
         && w.parse::<u32>().is_err()
     {
         let mut c = w.chars();

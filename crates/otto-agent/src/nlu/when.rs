@@ -137,6 +137,24 @@ const NEGATIONS: [&str; 10] = [
     "not", "can't", "cant", "cannot", "won't", "wont", "doesn't", "doesnt", "couldn't", "unable",
 ];
 
+/// Words that only ever say when: weekdays (and their abbreviations), "today", "tomorrow",
+/// "tonight", "morning", "afternoon", "evening", "week", "weekend". Never part of a name or a
+/// model.
+pub(crate) fn is_when_word(w: &str) -> bool {
+    weekday(w).is_some()
+        || matches!(
+            w,
+            "today"
+                | "tomorrow"
+                | "tonight"
+                | "morning"
+                | "afternoon"
+                | "evening"
+                | "week"
+                | "weekend"
+        )
+}
+
 fn weekday(w: &str) -> Option<Weekday> {
     Some(match w {
         "monday" | "mon" => Weekday::Mon,
