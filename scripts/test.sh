@@ -10,7 +10,10 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 cargo run --quiet -p otto -- models fetch
 cargo test --workspace --all-features
-# The dialogue scenario suite (evals/): at least 95 % of scenarios complete, with no wrong
-# write and no leak.
-cargo run --quiet -p otto -- --config otto.example.toml eval evals/*.jsonl evals/holdout/*.jsonl \
+# The dialogue scenario suite (evals/). The generated scenarios: at least 95 % complete, with
+# no wrong write and no leak. The held-out scenarios written by hand by another writer: no
+# leak, and no less than the success measured when the suite last changed (README).
+cargo run --quiet -p otto -- --config otto.example.toml eval evals/generated/*.jsonl \
   --min-success 95 --max-wrong-writes 0 --max-leaks 0
+cargo run --quiet -p otto -- --config otto.example.toml eval evals/holdout/*.jsonl \
+  --min-success 80 --max-leaks 0

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes Otto's dialogue scenario suite (evals/*.jsonl and evals/holdout/*.jsonl).
+"""Writes the generated part of Otto's dialogue scenario suite: evals/generated/*.jsonl
+(development) and evals/generated/holdout.jsonl. The files outside evals/generated/ are
+written by hand by other writers; this script never touches them.
 
 Scenarios are composed from phrase banks written in several callers' voices (terse, chatty,
 elderly, rushed, non-native), in two styles: "typed" (chat typing) and "asr" (what a speech
@@ -15,7 +17,7 @@ import os
 import random
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.dirname(HERE)
+OUT = os.path.join(os.path.dirname(HERE), "generated")
 
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 NUM = {0: "zero", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
@@ -536,5 +538,5 @@ def write(voice, scale, path_for):
 
 if __name__ == "__main__":
     dev = write("dev", 1.0, lambda c: os.path.join(OUT, f"{c}.jsonl"))
-    hold = write("holdout", 0.25, lambda c: os.path.join(OUT, "holdout", "holdout.jsonl"))
+    hold = write("holdout", 0.25, lambda c: os.path.join(OUT, "holdout.jsonl"))
     print(f"{dev} development scenarios, {hold} held out")

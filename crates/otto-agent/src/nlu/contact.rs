@@ -231,10 +231,12 @@ fn spelled(token: &str) -> Option<String> {
 /// "Maria Lopez".
 pub fn name(text: &str, expecting: bool) -> Option<String> {
     let t = join_spelled(super::clauses(text).join(&BOUNDARY.to_string()));
-    const LEADS: [&str; 7] = [
+    const LEADS: [&str; 9] = [
         "my name is",
         "name is",
         "name's",
+        "my names",
+        "names",
         "this is",
         "call me",
         "i'm",
@@ -267,7 +269,12 @@ pub fn name(text: &str, expecting: bool) -> Option<String> {
         if parts.is_empty() && FILLER.contains(&word.as_str()) {
             continue;
         }
+        // A word spelled out after it was said ("Siobhan, s i o b h a n") is not a second word.
+        if parts.iter().any(|p: &String| p.eq_ignore_ascii_case(&word)) {
+            continue;
+        }
         if !alphabetic
+            || otto_core::numbers::cardinal(&word).is_some()
             || NOT_NAME.contains(&word.as_str())
             || super::when::is_when_word(&word)
             || contraction(&word)
@@ -358,6 +365,18 @@ mod tests {
         assert_eq!(name("s m i t h", true), Some("Smith".into()));
         assert_eq!(name("this is Pat", false), Some("Pat".into()));
         assert_eq!(name("like vic lopez", true), Some("Vic Lopez".into()));
+        assert_eq!(
+            name(
+                "its siobhan ahern s i o b h a n and then ahern a h e r n",
+                true
+            ),
+            Some("Siobhan Ahern".into())
+        );
+        assert_eq!(
+            name("yeah my names jo kowalczyk k o w a l c z y k", true),
+            Some("Jo Kowalczyk".into())
+        );
+        assert_eq!(name("twenty twenty two honda c r v", true), None);
     }
 
     #[test]

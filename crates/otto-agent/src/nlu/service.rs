@@ -103,7 +103,11 @@ pub fn describes_problem(text: &str) -> bool {
 /// The catalog service `text` names: the longest name or alias found as whole words, or else a
 /// distinctive word (4+ letters, used by one service only) such as "oil" or "alignment".
 pub fn service<'a>(text: &str, shop: &'a ShopConfig) -> Option<&'a ServiceDef> {
-    let t: Vec<String> = super::tokens(text).into_iter().map(fix).collect();
+    let t: Vec<String> = super::tokens(text)
+        .into_iter()
+        .map(|w| w.strip_suffix("'s").map(String::from).unwrap_or(w))
+        .map(fix)
+        .collect();
     let phrases = |s: &'a ServiceDef| {
         std::iter::once(s.name.to_lowercase())
             .chain(s.aliases.iter().map(|a| a.to_lowercase()))

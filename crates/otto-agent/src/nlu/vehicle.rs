@@ -247,6 +247,8 @@ pub fn vehicle(text: &str) -> VehicleMention {
         && !super::when::is_when_word(w)
         && w.parse::<u32>().is_err()
     {
+        // "my Telluride's AC": the model without the possessive.
+        let w = w.strip_suffix("'s").unwrap_or(w);
         let mut c = w.chars();
         v.model = c
             .next()

@@ -226,6 +226,24 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
     let next_week = has("next week") || has("week after");
     for (i, w) in t.iter().enumerate() {
         if let Some(wd) = weekday(w) {
+            // "Wednesday the ninth": the next 9th that is a Wednesday (within a year).
+            let day = match t.get(i + 1).map(String::as_str) {
+                Some("the") => t.get(i + 2).and_then(|n| day_number(n, false)),
+                Some(n) => ordinal(n),
+                None => None,
+            };
+            if let Some(day) = day {
+                let mut m = today.with_day(1)?;
+                for _ in 0..12 {
+                    if let Some(date) = NaiveDate::from_ymd_opt(m.year(), m.month(), day)
+                        && date >= today
+                        && date.weekday() == wd
+                    {
+                        return Some(date);
+                    }
+                    m = (m + Duration::days(32)).with_day(1)?;
+                }
+            }
             let ahead = (7 + wd.num_days_from_monday() as i64
                 - today.weekday().num_days_from_monday() as i64
                 - 1)
@@ -337,7 +355,11 @@ fn time(t: &[String]) -> Option<TimeOfDay> {
             }
         }
         let next = t.get(i + 1).map(String::as_str);
-        let after_anchor = i > 0 && matches!(t[i - 1].as_str(), "at" | "around" | "about" | "by");
+        let after_anchor = i > 0
+            && matches!(
+                t[i - 1].as_str(),
+                "at" | "around" | "about" | "by" | "after"
+            );
         if let Some((h, mut m)) = hour_minute(w) {
             if matches!(next, Some("am" | "pm")) {
                 return clock(h, m, next);
@@ -394,6 +416,16 @@ mod tests {
         assert_eq!(when("the day after tomorrow", today()).date, d(3, 12));
         assert_eq!(when("today if possible", today()).date, d(3, 10));
         assert_eq!(when("sometime next week", today()).date, d(3, 17));
+    }
+
+    #[test]
+    fn a_weekday_with_its_day_of_month() {
+        // Monday 10 March 2025: Wednesday the 9th is in April.
+        assert_eq!(
+            when("wednesday the ninth at two pm", today()).date,
+            NaiveDate::from_ymd_opt(2025, 4, 9)
+        );
+        assert_eq!(when("thursday the 13th", today()).date, d(3, 13));
     }
 
     #[test]

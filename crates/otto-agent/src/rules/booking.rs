@@ -23,9 +23,10 @@ impl RuleDialogue {
         if new.date.is_none() && new.time.is_none() {
             return false;
         }
-        let offered_day = offered.at.with_timezone(&ctx.tz()).date_naive();
-        self.draft.date = new.date.or(Some(offered_day));
-        self.draft.time = new.time;
+        let offered = offered.at.with_timezone(&ctx.tz());
+        self.draft.date = new.date.or(Some(offered.date_naive()));
+        // "I meant Thursday": a new day keeps the time already agreed.
+        self.draft.time = new.time.or(Some(TimeOfDay::At(offered.time())));
         true
     }
 
@@ -443,12 +444,21 @@ pub(super) fn offered_time(text: &str, ctx: &CallerContext) -> Option<NaiveTime>
     // The last clock-like words: "actually make it 10" → "at 10", "ten thirty" → "at ten
     // thirty".
     let t = nlu::tokens(text);
-    let hour = |w: &str| {
-        w.starts_with(|c: char| c.is_ascii_digit())
-            || otto_core::numbers::cardinal(w).is_some_and(|n| (1..=12).contains(&n))
+    // "one" is a clock time only as "one thirty" or "one pm", never in "the first one".
+    let hour = |i: usize| {
+        let w = t[i].as_str();
+        let next = t.get(i + 1).map(String::as_str);
+        let one_ok = w != "one"
+            || matches!(next, Some("am" | "pm"))
+            || next
+                .and_then(otto_core::numbers::cardinal)
+                .is_some_and(|m| m >= 10);
+        one_ok
+            && (w.starts_with(|c: char| c.is_ascii_digit())
+                || otto_core::numbers::cardinal(w).is_some_and(|n| (1..=12).contains(&n)))
     };
-    let i = t.iter().rposition(|w| hour(w))?;
-    let start = if i > 0 && hour(&t[i - 1]) { i - 1 } else { i };
+    let i = (0..t.len()).rev().find(|&i| hour(i))?;
+    let start = if i > 0 && hour(i - 1) { i - 1 } else { i };
     read(&format!("at {}", t[start..].join(" ")))
 }
 

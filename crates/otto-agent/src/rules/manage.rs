@@ -2,7 +2,7 @@
 //! offering a new time for a move.
 
 use chrono::NaiveDate;
-use otto_core::records::Appointment;
+use otto_core::records::{Appointment, Vehicle};
 
 use super::booking::{preference, unavailable_note};
 use super::{Lines, Purpose, RuleDialogue, Stage};
@@ -70,14 +70,32 @@ impl RuleDialogue {
                 ]
             }
             _ if purpose == Purpose::Cancel && all_of_them(text) => {
-                self.stage = Stage::ConfirmCancelAll(list);
+                // "Both the brakes and the alignment on Tuesday": only those.
+                let day = nlu::when(text, ctx.today()).date;
+                let named: Vec<String> = nlu::services(text, ctx.config())
+                    .iter()
+                    .map(|s| s.id.clone())
+                    .collect();
+                let tz = ctx.tz();
+                let chosen: Vec<Appointment> = list
+                    .iter()
+                    .filter(|a| day.is_none_or(|d| a.start.with_timezone(&tz).date_naive() == d))
+                    .filter(|a| named.is_empty() || named.contains(&a.service))
+                    .cloned()
+                    .collect();
+                self.stage = Stage::ConfirmCancelAll(if chosen.is_empty() { list } else { chosen });
                 vec![self.question(ctx)]
             }
             1 => {
                 let new = keep_hour(text, &list[0], new, ctx);
                 self.picked(ctx, purpose, list[0].clone(), new).await
             }
-            _ => match pick_appointment(&which, &list, ctx) {
+            _ => match pick_appointment(
+                &which,
+                &list,
+                &ctx.vehicles().await.unwrap_or_default(),
+                ctx,
+            ) {
                 Some(a) => {
                     let new = keep_hour(text, &a, new, ctx);
                     self.picked(ctx, purpose, a, new).await
@@ -197,12 +215,23 @@ pub(super) fn request(text: &str, purpose: Purpose, today: NaiveDate) -> (String
 pub(super) fn pick_appointment(
     text: &str,
     list: &[Appointment],
+    vehicles: &[Vehicle],
     ctx: &CallerContext,
 ) -> Option<Appointment> {
     if let Some(s) = nlu::service(text, ctx.config())
         && let Some(a) = list.iter().find(|a| a.service == s.id)
     {
         return Some(a.clone());
+    }
+    // "the F-150's appointment": by vehicle, when one appointment is for it.
+    if let Some(v) = nlu::own_vehicle(text, vehicles) {
+        let theirs: Vec<&Appointment> = list
+            .iter()
+            .filter(|a| a.vehicle_id == Some(vehicles[v].id))
+            .collect();
+        if let [one] = theirs.as_slice() {
+            return Some((*one).clone());
+        }
     }
     if let Some(d) = nlu::when(text, ctx.today()).date
         && let Some(a) = list

@@ -315,6 +315,16 @@ impl RuleDialogue {
                 None => None,
             },
             Stage::ConfirmMove(a, slot) => match yn {
+                // "Actually make that Thursday, still 4": a new day or time, not an answer.
+                _ if yn != Some(true)
+                    && let w = nlu::when(text, ctx.today())
+                    && (w.date.is_some() || w.time.is_some()) =>
+                {
+                    let offered = slot.at.with_timezone(&ctx.tz());
+                    let (a, date) = (a.clone(), w.date.or(Some(offered.date_naive())));
+                    let time = w.time.or(Some(TimeOfDay::At(offered.time())));
+                    Some(self.offer_new_time(ctx, a, date, time).await)
+                }
                 Some(true) => {
                     let (a, at) = (a.clone(), slot.at);
                     let r = ctx.move_appointment(a.id, at).await;
@@ -341,13 +351,18 @@ impl RuleDialogue {
             },
             Stage::ChooseSlot(slots) => {
                 let Some(pick) = choose(text, slots, ctx, yn) else {
-                    // A time that was not offered ("ten thirty"): ask for that one instead.
-                    let at = offered_time(text, ctx)?;
+                    // Another day or time than those offered ("ten thirty", "Wednesday the
+                    // ninth at two"): look that one up instead.
+                    let w = nlu::when(text, ctx.today());
+                    let at = offered_time(text, ctx).map(TimeOfDay::At);
+                    if w.date.is_none() && w.time.is_none() && at.is_none() {
+                        return None;
+                    }
                     let day = slots
                         .first()
                         .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
-                    self.draft.date = self.draft.date.or(day);
-                    self.draft.time = Some(TimeOfDay::At(at));
+                    self.draft.date = w.date.or(self.draft.date).or(day);
+                    self.draft.time = w.time.or(at);
                     return Some(self.advance_booking(ctx, Vec::new()).await);
                 };
                 self.stage = Stage::ConfirmBooking(pick.clone());
@@ -355,13 +370,17 @@ impl RuleDialogue {
             }
             Stage::ChooseNewSlot(a, slots) => {
                 let Some(pick) = choose(text, slots, ctx, yn) else {
-                    let at = offered_time(text, ctx)?;
+                    let w = nlu::when(text, ctx.today());
+                    let at = offered_time(text, ctx).map(TimeOfDay::At);
+                    if w.date.is_none() && w.time.is_none() && at.is_none() {
+                        return None;
+                    }
                     let day = slots
                         .first()
                         .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
                     let a = a.clone();
                     return Some(
-                        self.offer_new_time(ctx, a, day, Some(TimeOfDay::At(at)))
+                        self.offer_new_time(ctx, a, w.date.or(day), w.time.or(at))
                             .await,
                     );
                 };
@@ -506,9 +525,10 @@ impl RuleDialogue {
                 Some(self.advance_booking(ctx, Vec::new()).await)
             }
             Stage::PickAppointment(purpose, list) => {
-                let purpose = *purpose;
+                let (purpose, list) = (*purpose, list.clone());
                 let (which, new) = request(text, purpose, ctx.today());
-                let a = pick_appointment(&which, list, ctx)?;
+                let vehicles = ctx.vehicles().await.unwrap_or_default();
+                let a = pick_appointment(&which, &list, &vehicles, ctx)?;
                 Some(self.picked(ctx, purpose, a, new).await)
             }
             Stage::AskNewTime(a) | Stage::ChooseNewSlot(a, _) => {
@@ -518,6 +538,12 @@ impl RuleDialogue {
                 }
                 let a = a.clone();
                 Some(self.offer_new_time(ctx, a, w.date, w.time).await)
+            }
+            Stage::AskMessage
+                if nlu::yes_no(text).is_some() && text.split_whitespace().count() <= 3 =>
+            {
+                // "Yeah, okay" is agreeing to leave one, not the message.
+                Some(vec!["Go ahead, what's the message?".into()])
             }
             Stage::AskMessage => {
                 let r = ctx
