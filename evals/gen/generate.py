@@ -266,7 +266,8 @@ class Gen:
         req = self.pick("book").format(svc=self.rng.choice(SERVICES[svc][1])) + f" {day} {self.time_phrase(h, m, style)}"
         name_line = self.rng.choice([name, f"it's {name}", f"my name is {name}", f"this is {name}"])
         car = f"a {year} {make} {model}" if style == "typed" else f"a {spoken_year(year)} {make.lower()} {self.rng.choice(SPOKEN_MODEL.get(model, [model.lower()]))}"
-        lines = [req, name_line, car, self.pick("yes")]
+        no_vin = self.rng.choice(["no", "i don't have it", "not on me, sorry", "nope"])
+        lines = [req, name_line, car, no_vin, self.pick("yes")]
         lines = [style_line(l, style, self.rng) for l in lines]
         exp = {"booked": [{"service": svc, "date": d.isoformat(), "after": f"{h:02d}:{m:02d}", "before": f"{h:02d}:{m:02d}"}],
                "customer": {"name": name}, "vehicle": {"year": year, "make": make, "model": model}}

@@ -700,6 +700,7 @@ const NAMES_IN_THE_FIRST_SENTENCE: &[(&[&str], &str)] = &[
         &[
             "Hi, this is Maria Lopez. I'd like to book a tire rotation",
             "2018 Toyota Corolla",
+            "no, not on me",
             "tomorrow at 10",
             "yes",
         ],
@@ -709,6 +710,7 @@ const NAMES_IN_THE_FIRST_SENTENCE: &[(&[&str], &str)] = &[
         &[
             "this is maria lopez and i'd like to book a tire rotation",
             "2018 Toyota Corolla",
+            "no, not on me",
             "tomorrow at 10",
             "yes",
         ],
@@ -718,6 +720,7 @@ const NAMES_IN_THE_FIRST_SENTENCE: &[(&[&str], &str)] = &[
         &[
             "this is maria lopez i'd like to book a tire rotation",
             "2018 Toyota Corolla",
+            "no, not on me",
             "tomorrow at 10",
             "yes",
         ],
@@ -727,6 +730,7 @@ const NAMES_IN_THE_FIRST_SENTENCE: &[(&[&str], &str)] = &[
         &[
             "Hello! My name is Sam Lee, calling to book a tire rotation",
             "2018 Toyota Corolla",
+            "no, not on me",
             "tomorrow at 10",
             "yes",
         ],
@@ -736,6 +740,7 @@ const NAMES_IN_THE_FIRST_SENTENCE: &[(&[&str], &str)] = &[
         &[
             "hi i'm dana kim i need a tire rotation tomorrow at 10",
             "2018 Toyota Corolla",
+            "no, not on me",
             "yes",
         ],
         "Dana Kim",
@@ -773,6 +778,7 @@ async fn a_booking_is_moved_in_the_same_call_to_the_time_the_caller_gives() {
             &[
                 "Hi, this is Maria Lopez. I'd like to book a tire rotation",
                 "2018 Toyota Corolla",
+                "no, not on me",
                 "tomorrow at 10",
                 "yes",
                 "actually can I move it to Wednesday at 2pm",

@@ -200,6 +200,11 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "closing",
             "what time do you",
             "when are you",
+            "your lunch",
+            "for lunch",
+            "lunch break",
+            "lunch hour",
+            "lunchtime",
         ],
     ),
     (

@@ -18,7 +18,7 @@ mod words;
 pub use contact::{name, phone};
 pub use intent::{Intent, intent, yes_no};
 pub use service::{describes_problem, service, services};
-pub use vehicle::{VehicleMention, own_vehicle, vehicle};
+pub use vehicle::{VehicleMention, own_vehicle, same_model, vehicle};
 pub use vin::{VinMention, vin};
 pub use when::{TimeOfDay, When, when};
 

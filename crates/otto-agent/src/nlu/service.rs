@@ -103,10 +103,21 @@ pub fn describes_problem(text: &str) -> bool {
 /// The catalog service `text` names: the longest name or alias found as whole words, or else a
 /// distinctive word (4+ letters, used by one service only) such as "oil" or "alignment".
 pub fn service<'a>(text: &str, shop: &'a ShopConfig) -> Option<&'a ServiceDef> {
-    let t: Vec<String> = super::tokens(text)
+    let raw: Vec<String> = super::tokens(text)
         .into_iter()
         .map(|w| w.strip_suffix("'s").map(String::from).unwrap_or(w))
-        .map(fix)
+        .collect();
+    // "Lunch break" is no brake job.
+    let t: Vec<String> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if i > 0 && raw[i - 1] == "lunch" {
+                w.clone()
+            } else {
+                fix(w.clone())
+            }
+        })
         .collect();
     let phrases = |s: &'a ServiceDef| {
         std::iter::once(s.name.to_lowercase())

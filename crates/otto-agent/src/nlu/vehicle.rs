@@ -215,7 +215,10 @@ const STOP: &[&str] = &[
 
 /// Finds a vehicle's year, make and model in `text`.
 pub fn vehicle(text: &str) -> VehicleMention {
-    let raw = super::tokens(text);
+    let raw: Vec<String> = super::tokens(text)
+        .into_iter()
+        .map(|w| w.strip_suffix("'s").map(String::from).unwrap_or(w))
+        .collect();
     let t = spoken_numbers(&raw);
     let mut v = VehicleMention {
         year: t.iter().find_map(|w| {
@@ -239,7 +242,15 @@ pub fn vehicle(text: &str) -> VehicleMention {
         }
     }
     if let Some((model, make)) = model_in(&t) {
-        v.model = Some(model.to_string());
+        // Pickups are named with their class: "Silverado 1500", "Sierra 2500".
+        let class = t
+            .iter()
+            .find(|w| matches!(w.as_str(), "1500" | "2500" | "3500"))
+            .filter(|_| matches!(model, "Silverado" | "Sierra"));
+        v.model = Some(match class {
+            Some(c) => format!("{model} {c}"),
+            None => model.to_string(),
+        });
         v.make.get_or_insert_with(|| make.to_string());
     } else if let Some(end) = make_end
         && let Some(w) = t.get(end)
@@ -268,10 +279,7 @@ pub fn own_vehicle(text: &str, own: &[Vehicle]) -> Option<usize> {
         .flat_map(|(_, models)| models.iter().copied())
         .collect();
     let fits = |v: &Vehicle| -> bool {
-        let model = said
-            .model
-            .as_ref()
-            .is_some_and(|m| squash(m) == squash(&v.model));
+        let model = said.model.as_ref().is_some_and(|m| same_model(m, &v.model));
         let make = said.model.is_none()
             && said
                 .make
@@ -285,7 +293,7 @@ pub fn own_vehicle(text: &str, own: &[Vehicle]) -> Option<usize> {
         let other_model = said
             .model
             .as_ref()
-            .is_some_and(|m| squash(m) != squash(&v.model));
+            .is_some_and(|m| !same_model(m, &v.model));
         !other_model && (model || make || year || body)
     };
     let hits: Vec<usize> = own
@@ -316,6 +324,13 @@ fn model_in(t: &[String]) -> Option<(&'static str, &'static str)> {
         }
     }
     best.map(|(_, model, make)| (model, make))
+}
+
+/// Whether two model names are the same vehicle line, one perhaps with its class:
+/// "Silverado" and "Silverado 1500", "CR-V" and "crv".
+pub fn same_model(a: &str, b: &str) -> bool {
+    let (a, b) = (squash(a), squash(b));
+    !a.is_empty() && !b.is_empty() && (a.starts_with(&b) || b.starts_with(&a))
 }
 
 /// Lower case with hyphens and spaces removed: "CR-V" → "crv", "3 Series" → "3series".
@@ -439,7 +454,7 @@ mod tests {
         );
         assert_eq!(
             vehicle("a twenty nineteen chevy silverado fifteen hundred"),
-            m(Some(2019), "Chevrolet", "Silverado")
+            m(Some(2019), "Chevrolet", "Silverado 1500")
         );
         assert_eq!(
             vehicle("two thousand eighteen toyota rav four"),

@@ -178,7 +178,7 @@ impl RuleDialogue {
             if let Some(own) = vehicles.iter().find(|o| {
                 v.model
                     .as_ref()
-                    .is_some_and(|m| o.model.eq_ignore_ascii_case(m))
+                    .is_some_and(|m| nlu::same_model(&o.model, m))
                     || (v.model.is_none()
                         && v.make
                             .as_ref()
@@ -188,6 +188,13 @@ impl RuleDialogue {
             } else if let (Some(year), Some(make), Some(model)) =
                 (v.year, v.make.clone(), v.model.clone())
             {
+                if self.vin.is_none() && self.vin_asks == 0 {
+                    // Asked once; the caller may read it or go on without.
+                    self.vin_asks = 1;
+                    self.stage = Stage::AskVin;
+                    lines.push(self.question(ctx));
+                    return lines;
+                }
                 let vin = self.vin.take().map(|v| v.to_string());
                 match ctx
                     .add_vehicle(AddVehicleArgs {

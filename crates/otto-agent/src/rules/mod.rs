@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::CallerContext;
 use crate::dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink, say};
-use crate::nlu::{self, Intent, TimeOfDay, VehicleMention};
+use crate::nlu::{self, Intent, TimeOfDay, VehicleMention, VinMention};
 use crate::speak;
 use crate::tools::{NoArgs, SlotView, TakeMessageArgs, ToolError};
 use booking::{choose, offered_time};
@@ -51,6 +51,8 @@ enum Stage {
     Open,
     AskName,
     AskVehicle,
+    /// A new vehicle is complete: its VIN, if the caller has it.
+    AskVin,
     ConfirmVin(Vin),
     AskService,
     AskWhen,
@@ -93,6 +95,9 @@ pub struct RuleDialogue {
     greeted: bool,
     /// A VIN the caller confirmed, stored with the vehicle once it is complete.
     vin: Option<Vin>,
+    /// Times Otto asked for the VIN of a new vehicle (at most twice: once, and once more
+    /// when the first reading did not check out).
+    vin_asks: u8,
 }
 
 impl Default for RuleDialogue {
@@ -114,6 +119,7 @@ impl RuleDialogue {
             misunderstood: 0,
             greeted: false,
             vin: None,
+            vin_asks: 0,
         }
     }
 
@@ -217,6 +223,9 @@ impl RuleDialogue {
             ),
             Stage::AskMessage => "What message should I pass on?".into(),
             Stage::AskRecallVehicle => "What's the year, make and model of the vehicle?".into(),
+            Stage::AskVin => {
+                "Do you have the VIN handy? You can read it to me, or just say no.".into()
+            }
         }
     }
 
@@ -393,6 +402,15 @@ impl RuleDialogue {
                 self.stage = Stage::ConfirmMove(a, pick);
                 Some(vec![q])
             }
+            Stage::Open
+                if intent.is_none()
+                    && yn.is_none()
+                    && nlu::has_phrase(&nlu::tokens(text), "thank") =>
+            {
+                Some(vec![
+                    "You're welcome! Is there anything else I can help with?".into(),
+                ])
+            }
             Stage::Open if intent.is_none() => match yn {
                 Some(false) => Some(self.goodbye(ctx).await),
                 Some(true) => Some(vec!["Sure, what can I help you with?".into()]),
@@ -562,6 +580,28 @@ impl RuleDialogue {
                         vec!["Sorry, I couldn't take that down. Could you say it again?".into()]
                     }
                 })
+            }
+            Stage::AskVin => {
+                // Whatever else the line says (a day, a time) is kept.
+                self.merge(ctx, text);
+                let lines = match nlu::vin(text) {
+                    Some(VinMention::Valid(v)) => {
+                        let tail: String = v.as_str().chars().skip(13).collect();
+                        self.vin = Some(v);
+                        vec![format!("Thanks, I've noted the VIN ending in {tail}.")]
+                    }
+                    Some(VinMention::Invalid { .. } | VinMention::Incomplete(_))
+                        if self.vin_asks < 2 =>
+                    {
+                        self.vin_asks = 2;
+                        return Some(vec![
+                            "That VIN doesn't check out; one of the characters may be off.".into(),
+                            "Could you read it again, or just say skip?".into(),
+                        ]);
+                    }
+                    _ => vec!["No problem, we can get it when you come in.".into()],
+                };
+                Some(self.advance_booking(ctx, lines).await)
             }
             Stage::AskRecallVehicle => {
                 let v = nlu::vehicle(text);
