@@ -51,24 +51,31 @@ pub fn service_name(shop: &ShopConfig, id: &str) -> String {
         .map_or_else(|| id.to_string(), |s| s.name.clone())
 }
 
-/// "oil change on Tuesday, March 11 at 2:00 PM" in the shop's time zone.
-pub fn describe(shop: &ShopConfig, a: &Appointment) -> String {
+/// "oil change for the 2019 Honda Civic on Tuesday, March 11 at 2:00 PM" in the shop's time
+/// zone; the vehicle when it is among `vehicles`.
+pub fn describe(shop: &ShopConfig, a: &Appointment, vehicles: &[Vehicle]) -> String {
+    let vehicle = a
+        .vehicle_id
+        .and_then(|id| vehicles.iter().find(|v| v.id == id))
+        .map(|v| format!(" for the {}", vehicle(v)))
+        .unwrap_or_default();
     format!(
-        "{} on {}",
+        "{}{vehicle} on {}",
         service_name(shop, &a.service),
         date_time(a.start, shop.time_zone)
     )
 }
 
-/// "an oil change on … and a brake service on …".
-pub fn list_appointments(shop: &ShopConfig, list: &[Appointment]) -> String {
+/// "an oil change for the 2019 Honda Civic on … and a brake service on …" (vehicles as in
+/// [`describe`]).
+pub fn list_appointments(shop: &ShopConfig, list: &[Appointment], vehicles: &[Vehicle]) -> String {
     let items: Vec<String> = list
         .iter()
         .map(|a| {
             format!(
                 "{}{}",
                 a_or_an(&service_name(shop, &a.service)),
-                describe(shop, a)
+                describe(shop, a, vehicles)
             )
         })
         .collect();

@@ -20,7 +20,7 @@ pub use intent::{Intent, intent, yes_no};
 pub use service::{describes_problem, service, services};
 pub use vehicle::{VehicleMention, own_vehicle, same_model, vehicle};
 pub use vin::{VinMention, vin};
-pub use when::{TimeOfDay, When, when};
+pub use when::{TimeOfDay, When, names_a_day, when};
 
 /// Lowercases `text` and turns "a.m."/"p.m." into "am"/"pm" (so their dots end no sentence).
 fn lowercase(text: &str) -> String {

@@ -54,6 +54,9 @@ pub fn services<'a>(text: &str, shop: &'a ShopConfig) -> Vec<&'a ServiceDef> {
     let existing = |p: &[String]| {
         p.iter()
             .any(|w| matches!(w.as_str(), "already" | "i've" | "ive" | "got" | "booked"))
+            || p.windows(3).any(|w| {
+                w[0] == "i" && w[1] == "have" && matches!(w[2].as_str(), "the" | "a" | "an" | "my")
+            })
     };
     for p in parts.into_iter().filter(|p| !existing(p)) {
         if let Some(s) = service(&p.join(" "), shop)

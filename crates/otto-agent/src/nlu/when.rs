@@ -155,6 +155,17 @@ pub(crate) fn is_when_word(w: &str) -> bool {
         )
 }
 
+/// True when `text` names a day by weekday, month, "today"/"tomorrow" or a written date, not
+/// only by an ordinal ("the first" may pick an offer rather than the 1st).
+pub fn names_a_day(text: &str) -> bool {
+    super::tokens(text).iter().any(|w| {
+        weekday(w).is_some()
+            || month(w).is_some()
+            || matches!(w.as_str(), "today" | "tomorrow")
+            || w.contains('/')
+    })
+}
+
 fn weekday(w: &str) -> Option<Weekday> {
     Some(match w {
         "monday" | "mon" => Weekday::Mon,
@@ -206,6 +217,21 @@ fn day_number(w: &str, bare_ok: bool) -> Option<u32> {
     })
 }
 
+/// A day of the month said at `t[j..]`: "9th", "ninth", "twenty-second" or "twenty second".
+fn spoken_day(t: &[String], j: usize) -> Option<u32> {
+    let w = t.get(j)?;
+    if let Some(d) = ordinal(w) {
+        return Some(d);
+    }
+    let tens = match w.as_str() {
+        "twenty" => 20,
+        "thirty" => 30,
+        _ => return None,
+    };
+    let unit = ordinal(t.get(j + 1)?).filter(|u| (1..10).contains(u))?;
+    Some(tens + unit).filter(|d| *d <= 31)
+}
+
 /// The first date on or after `today` with the given month and day.
 fn next_month_day(today: NaiveDate, month: u32, day: u32) -> Option<NaiveDate> {
     (0..=4)
@@ -228,8 +254,8 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
         if let Some(wd) = weekday(w) {
             // "Wednesday the ninth": the next 9th that is a Wednesday (within a year).
             let day = match t.get(i + 1).map(String::as_str) {
-                Some("the") => t.get(i + 2).and_then(|n| day_number(n, false)),
-                Some(n) => ordinal(n),
+                Some("the") => spoken_day(t, i + 2),
+                Some(_) => spoken_day(t, i + 1),
                 None => None,
             };
             if let Some(day) = day {
@@ -426,6 +452,14 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 4, 9)
         );
         assert_eq!(when("thursday the 13th", today()).date, d(3, 13));
+        assert_eq!(
+            when(
+                "can we do saturday the twenty second in the afternoon",
+                today()
+            )
+            .date,
+            d(3, 22)
+        );
     }
 
     #[test]

@@ -336,7 +336,17 @@ impl RuleDialogue {
                 // Further services of the same visit, each right after the one before.
                 let minutes =
                     |s: &ServiceDef| chrono::Duration::minutes(i64::from(s.duration_minutes));
-                let mut next = slot.at + minutes(&service);
+                // Each next job starts on the shop's slot grid, right after the one before.
+                let step = i64::from(ctx.config().slot_step_minutes.max(1));
+                let on_grid = |t: chrono::DateTime<chrono::Utc>| {
+                    let late = (t - slot.at).num_minutes().rem_euclid(step);
+                    if late == 0 {
+                        t
+                    } else {
+                        t + chrono::Duration::minutes(step - late)
+                    }
+                };
+                let mut next = on_grid(slot.at + minutes(&service));
                 for more in std::mem::take(&mut self.draft.more) {
                     match ctx.book(&more, next, None, self.draft.notes.clone()).await {
                         Ok(_) => {
@@ -345,7 +355,7 @@ impl RuleDialogue {
                                 more.name,
                                 speak::time(next, ctx.tz())
                             ));
-                            next += minutes(&more);
+                            next = on_grid(next + minutes(&more));
                         }
                         Err(_) => lines.push(format!(
                             "I couldn't fit the {} right after; I can find it another time.",

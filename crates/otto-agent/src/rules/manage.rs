@@ -29,7 +29,11 @@ impl RuleDialogue {
             Ok(list) => vec![
                 format!(
                     "You have {}.",
-                    speak::list_appointments(ctx.config(), &list)
+                    speak::list_appointments(
+                        ctx.config(),
+                        &list,
+                        &ctx.vehicles().await.unwrap_or_default()
+                    )
                 ),
                 "Is there anything else I can help with?".into(),
             ],
@@ -133,7 +137,7 @@ impl RuleDialogue {
                 self.stage = Stage::AskNewTime(a.clone());
                 vec![format!(
                     "Your {}. {}",
-                    speak::describe(ctx.config(), &a),
+                    speak::describe(ctx.config(), &a, &ctx.vehicles().await.unwrap_or_default()),
                     self.question(ctx)
                 )]
             }

@@ -204,16 +204,19 @@ impl RuleDialogue {
             Stage::PickAppointment(_, list) => {
                 format!(
                     "You have {}. Which one?",
-                    speak::list_appointments(ctx.config(), list)
+                    speak::list_appointments(ctx.config(), list, &[])
                 )
             }
             Stage::ConfirmCancelAll(list) => format!(
                 "Should I cancel all {} of them: {}?",
                 list.len(),
-                speak::list_appointments(ctx.config(), list)
+                speak::list_appointments(ctx.config(), list, &[])
             ),
             Stage::ConfirmCancel(a) => {
-                format!("Should I cancel your {}?", speak::describe(ctx.config(), a))
+                format!(
+                    "Should I cancel your {}?",
+                    speak::describe(ctx.config(), a, &[])
+                )
             }
             Stage::AskNewTime(_) => "What day and time would you like instead?".into(),
             Stage::ConfirmMove(a, slot) => format!(
@@ -359,7 +362,17 @@ impl RuleDialogue {
                 None => None,
             },
             Stage::ChooseSlot(slots) => {
-                let Some(pick) = choose(text, slots, ctx, yn) else {
+                let offered_day = slots
+                    .first()
+                    .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
+                // Another day named ("can we do Thursday the 22nd") is a new request, even
+                // with a word that could pick an offer ("second").
+                let other_day = nlu::names_a_day(text)
+                    && nlu::when(text, ctx.today())
+                        .date
+                        .is_some_and(|d| Some(d) != offered_day);
+                let picked = (!other_day).then(|| choose(text, slots, ctx, yn)).flatten();
+                let Some(pick) = picked else {
                     // Another day or time than those offered ("ten thirty", "Wednesday the
                     // ninth at two"): look that one up instead.
                     let w = nlu::when(text, ctx.today());
