@@ -166,7 +166,7 @@ const NOT_NAME: &[&str] = &[
 const FILLER: &[&str] = &[
     "uh", "um", "well", "oh", "it's", "its", "hi", "hello", "hey", "yes", "yeah", "sure", "ok",
     "okay", "mister", "mr", "mrs", "ms", "miss", "doctor", "dr", "so", "like", "you", "know",
-    "yep", "yup",
+    "yep", "yup", "ugh", "er", "erm",
 ];
 
 /// Stands between clauses in the word list [`name`] walks: a name never runs across it.

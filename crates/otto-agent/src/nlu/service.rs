@@ -42,7 +42,7 @@ pub fn services<'a>(text: &str, shop: &'a ShopConfig) -> Vec<&'a ServiceDef> {
     for w in t {
         if matches!(
             w.as_str(),
-            "and" | "plus" | "also" | "with" | "then" | "but"
+            "and" | "plus" | "also" | "with" | "then" | "but" | "need" | "want"
         ) {
             parts.push(Vec::new());
         } else if let Some(last) = parts.last_mut() {
@@ -52,11 +52,18 @@ pub fn services<'a>(text: &str, shop: &'a ShopConfig) -> Vec<&'a ServiceDef> {
     let mut out: Vec<&ServiceDef> = Vec::new();
     // "I've got the oil change Thursday but I also need…": a booking they already have.
     let existing = |p: &[String]| {
-        p.iter()
-            .any(|w| matches!(w.as_str(), "already" | "i've" | "ive" | "got" | "booked"))
-            || p.windows(3).any(|w| {
-                w[0] == "i" && w[1] == "have" && matches!(w[2].as_str(), "the" | "a" | "an" | "my")
-            })
+        p.iter().any(|w| matches!(w.as_str(), "already" | "booked"))
+            || [
+                "i've got",
+                "ive got",
+                "i got",
+                "i have the",
+                "i have a",
+                "i have an",
+                "i have my",
+            ]
+            .iter()
+            .any(|phrase| super::has_phrase(p, phrase))
     };
     for p in parts.into_iter().filter(|p| !existing(p)) {
         if let Some(s) = service(&p.join(" "), shop)

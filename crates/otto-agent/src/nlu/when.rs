@@ -167,6 +167,11 @@ pub fn names_a_day(text: &str) -> bool {
 }
 
 fn weekday(w: &str) -> Option<Weekday> {
+    // "Thursday's appointment", "thursdays appointment".
+    let w = w
+        .strip_suffix("'s")
+        .or_else(|| w.strip_suffix("days").map(|_| &w[..w.len() - 1]))
+        .unwrap_or(w);
     Some(match w {
         "monday" | "mon" => Weekday::Mon,
         "tuesday" | "tue" | "tues" => Weekday::Tue,

@@ -93,12 +93,13 @@ impl RuleDialogue {
         {
             self.vin = Some(v);
         }
+        // Services named for this visit, not one the caller says they already have.
         let named = nlu::services(text, ctx.config());
-        if named.len() > 1 {
-            self.draft.service = Some(named[0].clone());
-            self.draft.more = named[1..].iter().map(|s| (*s).clone()).collect();
-        } else if let Some(s) = nlu::service(text, ctx.config()) {
-            self.draft.service = Some(s.clone());
+        if let Some((first, more)) = named.split_first() {
+            self.draft.service = Some((*first).clone());
+            if !more.is_empty() {
+                self.draft.more = more.iter().map(|s| (*s).clone()).collect();
+            }
         } else if self.draft.service.is_none()
             && nlu::describes_problem(text)
             && let Some(s) = ctx.config().service("diagnostic")

@@ -227,6 +227,17 @@ pub(super) fn pick_appointment(
     {
         return Some(a.clone());
     }
+    // "My nine thirty": by its start time.
+    if let Some(at) = super::booking::offered_time(text, ctx) {
+        let tz = ctx.tz();
+        let at_that_time: Vec<&Appointment> = list
+            .iter()
+            .filter(|a| a.start.with_timezone(&tz).time() == at)
+            .collect();
+        if let [one] = at_that_time.as_slice() {
+            return Some((*one).clone());
+        }
+    }
     // "the F-150's appointment": by vehicle, when one appointment is for it.
     if let Some(v) = nlu::own_vehicle(text, vehicles) {
         let theirs: Vec<&Appointment> = list
@@ -268,8 +279,22 @@ pub(super) fn keep_hour(text: &str, a: &Appointment, mut new: When, ctx: &Caller
     ]
     .iter()
     .any(|p| nlu::has_phrase(&t, p));
+    let local = a.start.with_timezone(&ctx.tz());
     if same && new.time.is_none() {
-        new.time = Some(TimeOfDay::At(a.start.with_timezone(&ctx.tz()).time()));
+        new.time = Some(TimeOfDay::At(local.time()));
+    }
+    // "Push it back a week": the same time a week later.
+    if [
+        "back a week",
+        "a week later",
+        "week later",
+        "push it a week",
+    ]
+    .iter()
+    .any(|p| nlu::has_phrase(&t, p))
+    {
+        new.date = Some(local.date_naive() + chrono::Duration::days(7));
+        new.time = new.time.or(Some(TimeOfDay::At(local.time())));
     }
     new
 }

@@ -544,16 +544,19 @@ impl RuleDialogue {
                 if let Some(lines) = self.vin_heard(text) {
                     return Some(lines);
                 }
-                if self.draft == before
-                    && self.vin == vin_before
-                    && !self.pick_own_vehicle(ctx, text).await
-                {
+                // One of their vehicles, by any name ("the twenty twenty one").
+                let picked = self.pick_own_vehicle(ctx, text).await;
+                if self.draft == before && self.vin == vin_before && !picked {
                     return None;
                 }
                 if matches!(self.stage, Stage::ChooseSlot(_)) {
                     self.stage = Stage::AskWhen;
                 }
                 Some(self.advance_booking(ctx, Vec::new()).await)
+            }
+            Stage::PickAppointment(Purpose::Cancel, list) if manage::all_of_them(text) => {
+                self.stage = Stage::ConfirmCancelAll(list.clone());
+                Some(vec![self.question(ctx)])
             }
             Stage::PickAppointment(purpose, list) => {
                 let (purpose, list) = (*purpose, list.clone());
@@ -597,7 +600,11 @@ impl RuleDialogue {
             Stage::AskVin => {
                 // Whatever else the line says (a day, a time) is kept.
                 self.merge(ctx, text);
-                let lines = match nlu::vin(text) {
+                let declined = nlu::yes_no(text) == Some(false)
+                    || ["don't", "dont", "not on me", "skip", "no idea", "no vin"]
+                        .iter()
+                        .any(|p| text.to_lowercase().contains(p));
+                let lines = match nlu::vin(text).filter(|_| !declined) {
                     Some(VinMention::Valid(v)) => {
                         let tail: String = v.as_str().chars().skip(13).collect();
                         self.vin = Some(v);
