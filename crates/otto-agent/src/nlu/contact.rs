@@ -251,8 +251,10 @@ pub fn name(text: &str, expecting: bool) -> Option<String> {
                 .map(|p| p + n)
         })
         .or_else(|| {
-            let p = t.iter().position(|w| w == "it's");
-            p.filter(|_| expecting).map(|p| p + 1)
+            // "It's Jane" answers "your name?"; "hey it's Marcus Bell calling" says it too.
+            let p = t.iter().position(|w| w == "it's" || w == "its");
+            let calling = t.iter().any(|w| w == "calling");
+            p.filter(|_| expecting || calling).map(|p| p + 1)
         })
         .or(expecting.then_some(0))?;
     let mut parts = Vec::new();
@@ -377,6 +379,14 @@ mod tests {
             Some("Jo Kowalczyk".into())
         );
         assert_eq!(name("twenty twenty two honda c r v", true), None);
+        assert_eq!(
+            name("hey its marcus bell calling i need an oil change", false),
+            Some("Marcus Bell".into())
+        );
+        assert_eq!(
+            name("oh right um its teresa lopez", true),
+            Some("Teresa Lopez".into())
+        );
     }
 
     #[test]

@@ -87,6 +87,18 @@ impl RuleDialogue {
         if let Some(n) = nlu::name(text, false) {
             self.draft.name = Some(n);
         }
+        // "No VIN on me" said up front: the VIN question is not asked.
+        if [
+            "no vin",
+            "don't have the vin",
+            "dont have the vin",
+            "vin isn't on me",
+        ]
+        .iter()
+        .any(|p| text.to_lowercase().contains(p))
+        {
+            self.vin_asks = self.vin_asks.max(1);
+        }
         // A VIN volunteered with other facts: its check digit vouches for it.
         if self.vin.is_none()
             && let Some(VinMention::Valid(v)) = nlu::vin(text)
