@@ -272,6 +272,8 @@ pub struct Job {
     /// What the last failed attempt said.
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The last change of status, lease or error (the store's wall clock).
+    pub updated_at: DateTime<Utc>,
 }
 
 macro_rules! str_enum {

@@ -61,7 +61,7 @@ macro_rules! message_cols {
 macro_rules! job_cols {
     () => {
         "id, kind, payload, dedup_key, status, attempts, max_attempts, run_at, lease_owner, \
-         lease_until, last_error, created_at"
+         lease_until, last_error, created_at, updated_at"
     };
 }
 /// The statuses that occupy a bay, as an SQL list.
@@ -285,6 +285,7 @@ macro_rules! impl_sql_store {
                 lease_until: r.try_get::<Option<DbTime>, _>("lease_until")?.map(|t| t.0),
                 last_error: r.try_get("last_error")?,
                 created_at: r.try_get::<DbTime, _>("created_at")?.0,
+                updated_at: r.try_get::<DbTime, _>("updated_at")?.0,
             })
         }
 
@@ -969,7 +970,7 @@ macro_rules! impl_sql_store {
                         .map_err(|_| StoreError::Rejected("lease is too long".into()))?;
                 let sql = format!(
                     "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, \
-                     attempts = attempts + 1, updated_at = $3 \
+                     attempts = attempts + 1, updated_at = $5 \
                      WHERE id IN (SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= $3) \
                      OR (status = 'running' AND lease_until <= $3) \
                      ORDER BY run_at, id LIMIT $4{}) RETURNING {}",
@@ -982,6 +983,7 @@ macro_rules! impl_sql_store {
                     .bind(DbTime(until))
                     .bind(DbTime(now))
                     .bind(limit(lim))
+                    .bind(DbTime(now_ms()))
                     .fetch_all(&mut *tx)
                     .await?;
                 let mut jobs = all(rows, job_row)?;

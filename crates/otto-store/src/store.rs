@@ -179,6 +179,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// `owner` until `now + lease`, with one more attempt counted. Concurrent workers never
     /// claim the same job: PostgreSQL skips rows another transaction has locked
     /// (`FOR UPDATE SKIP LOCKED`), SQLite takes the write lock first (`BEGIN IMMEDIATE`).
+    /// Returned oldest `run_at` first; `limit` is capped at 10,000. [`StoreError::Rejected`]
+    /// when `now + lease` is out of range.
     async fn claim_jobs(
         &self,
         owner: &str,
@@ -186,8 +188,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         lease: std::time::Duration,
         limit: u32,
     ) -> StoreResult<Vec<Job>>;
-    /// Marks a job `owner` holds done. [`StoreError::LeaseLost`] when `owner` no longer holds
-    /// it (nothing changes).
+    /// Marks a job `owner` holds done and releases its lease. [`StoreError::LeaseLost`] when
+    /// `owner` no longer holds it: another worker claimed it after the lease ran out, it was
+    /// already finished, or there is no such job; nothing changes then. A lease that ran out
+    /// but was not claimed again still counts as held.
     async fn complete_job(&self, id: Id, owner: &str) -> StoreResult<Job>;
     /// Puts a job `owner` holds back to `pending`, to run at `run_at`, recording `error`.
     /// [`StoreError::LeaseLost`] as for [`Store::complete_job`].

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use otto_core::records::JobStatus;
+use otto_core::records::{Job, JobStatus};
 use otto_store::testing::utc;
 use otto_store::{NewJob, Store, StoreError};
 
@@ -15,6 +15,11 @@ fn job(kind: &str, dedup: Option<&str>, minute: u32) -> NewJob {
         run_at: utc(2026, 8, 6, 13, minute),
         max_attempts: 3,
     }
+}
+
+async fn find(store: &Arc<dyn Store>, id: i64) -> Job {
+    let jobs = store.jobs(None, 100).await.unwrap();
+    jobs.into_iter().find(|j| j.id == id).unwrap()
 }
 
 pub async fn jobs_are_claimed_once_and_finished_only_under_lease(store: Arc<dyn Store>) {
@@ -62,6 +67,26 @@ pub async fn jobs_are_claimed_once_and_finished_only_under_lease(store: Arc<dyn 
         matches!(e, StoreError::LeaseLost(id) if id == b.id),
         "{e:?}"
     );
+    let e = store
+        .retry_job(b.id, "w2", now, "not mine")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost(_)), "{e:?}");
+    let e = store.bury_job(b.id, "w2", "not mine").await.unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost(_)), "{e:?}");
+    let held = find(&store, b.id).await;
+    assert_eq!(
+        (held.status, held.lease_owner.as_deref(), held.last_error),
+        (JobStatus::Running, Some("w1"), None),
+        "refused calls change nothing"
+    );
+    let e = store.complete_job(a.id, "w1").await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::LeaseLost(_)),
+        "a finished job cannot be finished again: {e:?}"
+    );
+    let e = store.complete_job(999_999, "w1").await.unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost(_)), "{e:?}");
 
     // w1 dies holding b: after the lease, w2 claims it again (a second attempt), and w1's
     // late completion is refused.
@@ -77,6 +102,18 @@ pub async fn jobs_are_claimed_once_and_finished_only_under_lease(store: Arc<dyn 
     assert_eq!(reclaimed[0].attempts, 2);
     let e = store.complete_job(b.id, "w1").await.unwrap_err();
     assert!(matches!(e, StoreError::LeaseLost(_)), "{e:?}");
+    let e = store
+        .retry_job(b.id, "w1", after_lease, "late")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost(_)), "{e:?}");
+    let held = find(&store, b.id).await;
+    assert_eq!(
+        (held.status, held.lease_owner.as_deref(), held.attempts),
+        (JobStatus::Running, Some("w2"), 2),
+        "the late worker changes nothing"
+    );
+    assert!(held.updated_at >= held.created_at);
 
     // A retry waits for its time and keeps the error; a burial is final.
     let retry_at = after_lease + chrono::Duration::minutes(5);
