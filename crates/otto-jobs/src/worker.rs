@@ -1,4 +1,7 @@
 //! The worker loop and its parts: [`WorkerConfig`], [`JobHandler`], [`Registry`], [`Worker`].
+//!
+//! The worker reads "now" (due times, leases, retry times) only through its [`Clock`], so
+//! tests move time by hand; handler deadlines and the poll pause are real (tokio) time.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,19 +9,22 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use otto_core::records::Job;
+use otto_shop::{Clock, SystemClock};
 use otto_store::{Store, StoreError};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 /// How the worker polls, leases and retries. Defaults suit a small shop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerConfig {
-    /// This worker's name in leases (unique per process), e.g. "otto-1:4242".
+    /// This worker's name in leases; it must differ between live workers, see
+    /// [`worker_name`]. E.g. "otto-1:4242:9f3a".
     pub name: String,
     /// Pause between polls when nothing was due, ms. Default 1000.
     pub poll_ms: u64,
-    /// Jobs claimed per poll. Default 16.
+    /// Most jobs claimed per poll; a poll never claims more than the free `concurrency`
+    /// slots, so a claimed job starts at once and its lease is not spent waiting. Default 16.
     pub batch: u32,
     /// Jobs run at the same time. Default 4.
     pub concurrency: usize,
@@ -27,14 +33,20 @@ pub struct WorkerConfig {
     pub lease_ms: u64,
     /// First retry delay, ms; doubled per attempt, with ±20 % jitter. Default 5,000.
     pub backoff_base_ms: u64,
-    /// Longest retry delay, ms. Default 600,000.
+    /// Longest retry delay before jitter, ms (so at most 1.2 × this). Default 600,000.
     pub backoff_max_ms: u64,
+}
+
+/// A lease owner name for this process: `{prefix}:{pid}:{4 random hex digits}`. The random
+/// part keeps two containers that share a host name setting and a pid (often 1) apart.
+pub fn worker_name(prefix: &str) -> String {
+    format!("{prefix}:{}:{:04x}", std::process::id(), fastrand::u16(..))
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
-            name: format!("otto:{}", std::process::id()),
+            name: worker_name("otto"),
             poll_ms: 1_000,
             batch: 16,
             concurrency: 4,
@@ -117,27 +129,38 @@ pub struct Worker {
     store: Arc<dyn Store>,
     registry: Registry,
     config: WorkerConfig,
+    clock: Arc<dyn Clock>,
 }
 
 impl Worker {
-    /// A worker over `store` running `registry`'s handlers.
+    /// A worker over `store` running `registry`'s handlers, on the system clock.
     pub fn new(store: Arc<dyn Store>, registry: Registry, config: WorkerConfig) -> Self {
         Self {
             store,
             registry,
             config,
+            clock: Arc::new(SystemClock),
         }
     }
 
-    /// Runs until `stop` fires, then waits for the jobs in flight. Store errors are logged
-    /// and the loop goes on after a poll interval.
+    /// The same worker reading "now" from `clock` (tests move it by hand).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Runs until `stop` fires, then waits for the jobs in flight (claiming no more). Store
+    /// errors are logged and the loop goes on after a poll interval; a handler that panics is
+    /// logged and its job left to be claimed again when its lease runs out.
     pub async fn run(self, stop: CancellationToken) {
         info!(worker = %self.config.name, kinds = ?self.registry.kinds(), "job worker started");
         let worker = Arc::new(self);
         let mut running: JoinSet<()> = JoinSet::new();
         let poll = Duration::from_millis(worker.config.poll_ms.max(1));
         loop {
-            while running.try_join_next().is_some() {}
+            while let Some(ended) = running.try_join_next() {
+                reap(ended);
+            }
             let free = worker
                 .config
                 .concurrency
@@ -146,12 +169,13 @@ impl Worker {
             let mut claimed = 0;
             if free > 0 && !stop.is_cancelled() {
                 let batch = worker.config.batch.min(free as u32).max(1);
-                match worker.claim(Utc::now(), batch).await {
+                match worker.claim(worker.clock.now(), batch).await {
                     Ok(jobs) => {
                         claimed = jobs.len();
                         for job in jobs {
                             let w = worker.clone();
-                            running.spawn(async move { w.execute(job).await });
+                            let span = info_span!("job", id = job.id, kind = %job.kind);
+                            running.spawn(async move { w.execute(job).await }.instrument(span));
                         }
                     }
                     Err(e) => warn!(error = %e, "claiming jobs failed"),
@@ -160,11 +184,13 @@ impl Worker {
             let wait = if claimed > 0 { Duration::ZERO } else { poll };
             tokio::select! {
                 () = stop.cancelled() => break,
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                Some(ended) = running.join_next(), if !running.is_empty() => reap(ended),
                 () = tokio::time::sleep(wait) => {}
             }
         }
-        while running.join_next().await.is_some() {}
+        while let Some(ended) = running.join_next().await {
+            reap(ended);
+        }
         info!(worker = %worker.config.name, "job worker stopped");
     }
 
@@ -188,7 +214,8 @@ impl Worker {
                 "out of attempts (its worker stopped mid-run)",
             )),
             Some(handler) => {
-                let deadline = Duration::from_millis((self.config.lease_ms * 3 / 4).max(1));
+                let deadline =
+                    Duration::from_millis((self.config.lease_ms.saturating_mul(3) / 4).max(1));
                 match tokio::time::timeout(deadline, handler.run(&job)).await {
                     Ok(result) => result,
                     Err(_) => Err(JobError::retry(format!(
@@ -201,15 +228,15 @@ impl Worker {
         let (label, recorded) = match outcome {
             Ok(()) => ("done", self.store.complete_job(job.id, owner).await),
             Err(e) if e.retryable && job.attempts < job.max_attempts => {
-                let at = Utc::now() + self.backoff(job.attempts);
-                debug!(job = job.id, kind = %job.kind, error = %e, "job failed; retrying");
+                let at = self.clock.now() + backoff(&self.config, job.attempts);
+                debug!(error = %e, retry_at = %at, "job failed; retrying");
                 (
                     "retried",
                     self.store.retry_job(job.id, owner, at, &e.message).await,
                 )
             }
             Err(e) => {
-                warn!(job = job.id, kind = %job.kind, error = %e, "job buried");
+                warn!(error = %e, attempts = job.attempts, "job buried");
                 (
                     "buried",
                     self.store.bury_job(job.id, owner, &e.message).await,
@@ -221,18 +248,64 @@ impl Worker {
         match recorded {
             Ok(_) => {}
             Err(StoreError::LeaseLost(_)) => {
-                warn!(job = job.id, "job outcome not recorded: its lease ran out");
+                warn!("job outcome not recorded: its lease ran out and another worker holds it");
             }
-            Err(e) => warn!(job = job.id, error = %e, "job outcome not recorded"),
+            Err(e) => warn!(error = %e, "job outcome not recorded"),
         }
     }
+}
 
-    /// The delay before retry number `attempts`: base × 2^(attempts-1), capped, ±20 %.
-    fn backoff(&self, attempts: u32) -> chrono::Duration {
-        let base = self.config.backoff_base_ms as f64;
-        let max = self.config.backoff_max_ms as f64;
-        let exp = base * 2f64.powi(attempts.saturating_sub(1).min(30) as i32);
-        let ms = exp.min(max) * (0.8 + 0.4 * fastrand::f64());
-        chrono::Duration::milliseconds(ms as i64)
+/// The delay before retry number `attempts` (1 after the first failure):
+/// `backoff_base_ms × 2^(attempts-1)`, capped at `backoff_max_ms`, then ±20 % jitter so
+/// jobs that failed together do not retry together.
+fn backoff(config: &WorkerConfig, attempts: u32) -> chrono::Duration {
+    let base = config.backoff_base_ms as f64;
+    let max = config.backoff_max_ms as f64;
+    let exp = base * 2f64.powi(attempts.saturating_sub(1).min(30) as i32);
+    let ms = exp.min(max) * (0.8 + 0.4 * fastrand::f64());
+    chrono::Duration::milliseconds(ms as i64)
+}
+
+/// Logs a job task that did not end normally (a handler panicked). Its job stays `running`
+/// until the lease runs out, then is claimed again and counts the attempt.
+fn reap(ended: Result<(), JoinError>) {
+    if let Err(e) = ended {
+        error!(error = %e, "job task failed; its job will be claimed again after its lease");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_attempt_within_jitter_and_stops_at_the_cap() {
+        let config = WorkerConfig {
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 10_000,
+            ..WorkerConfig::default()
+        };
+        for _ in 0..200 {
+            for (attempts, centre) in [(1, 1_000), (2, 2_000), (3, 4_000), (4, 8_000), (9, 10_000)]
+            {
+                let ms = backoff(&config, attempts).num_milliseconds();
+                assert!(
+                    (centre * 8 / 10..=centre * 12 / 10).contains(&ms),
+                    "attempt {attempts}: {ms} ms"
+                );
+            }
+        }
+        assert!(backoff(&config, u32::MAX).num_milliseconds() <= 12_000);
+    }
+
+    #[test]
+    fn worker_names_carry_the_prefix_and_pid_and_differ() {
+        let a = worker_name("host");
+        assert!(
+            a.starts_with(&format!("host:{}:", std::process::id())),
+            "{a}"
+        );
+        let names: std::collections::HashSet<_> = (0..20).map(|_| worker_name("host")).collect();
+        assert!(names.len() > 1, "the random part varies");
     }
 }

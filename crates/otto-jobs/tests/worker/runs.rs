@@ -1,21 +1,55 @@
 //! The worker's test functions, run on each backend by `main.rs`.
+//!
+//! Time that matters (due times, leases, retry times) is a [`ManualClock`] the tests move by
+//! hand; the only real waiting is the worker's 2 ms poll and checks of the store every 2 ms,
+//! bounded by [`WAIT`] so a broken worker fails instead of hanging.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use otto_core::records::{Job, JobStatus};
 use otto_jobs::{JobError, JobHandler, Registry, Worker, WorkerConfig};
-use otto_store::{NewJob, Store};
+use otto_shop::Clock;
+use otto_store::testing::utc;
+use otto_store::{NewJob, Store, StoreError};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Counts runs per job id; fails the first `fail_first` attempts of each job.
+/// The longest a test waits for the worker to reach a state before it fails.
+const WAIT: Duration = Duration::from_secs(20);
+/// First retry delay in these tests, ms (the clock is moved past it by hand).
+const BASE_MS: i64 = 1_000;
+
+/// A clock that stands still until a test moves it.
+#[derive(Debug)]
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    fn new() -> Arc<Self> {
+        Arc::new(Self(Mutex::new(utc(2026, 8, 6, 13, 0))))
+    }
+
+    fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Counts runs per job id; fails the first `fail_first` runs of each job. With a `gate`,
+/// each run first says it started and then waits for a permit.
 struct Counting {
     runs: Mutex<HashMap<i64, u32>>,
     fail_first: u32,
     retryable: bool,
-    pause: Duration,
+    gate: Option<(Arc<Notify>, Arc<Semaphore>)>,
 }
 
 impl Counting {
@@ -24,7 +58,7 @@ impl Counting {
             runs: Mutex::new(HashMap::new()),
             fail_first,
             retryable,
-            pause: Duration::ZERO,
+            gate: None,
         })
     }
 
@@ -40,7 +74,10 @@ impl JobHandler for Counting {
     }
 
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        tokio::time::sleep(self.pause).await;
+        if let Some((started, permits)) = &self.gate {
+            started.notify_one();
+            permits.acquire().await.unwrap().forget();
+        }
         let n = {
             let mut runs = self.runs.lock().unwrap();
             let n = runs.entry(job.id).or_insert(0);
@@ -60,48 +97,29 @@ impl JobHandler for Counting {
 fn config(name: &str) -> WorkerConfig {
     WorkerConfig {
         name: name.into(),
-        poll_ms: 10,
+        poll_ms: 2,
         batch: 16,
         concurrency: 4,
-        lease_ms: 2_000,
-        backoff_base_ms: 20,
-        backoff_max_ms: 100,
+        lease_ms: 60_000,
+        backoff_base_ms: BASE_MS as u64,
+        backoff_max_ms: 8 * BASE_MS as u64,
     }
 }
 
-async fn enqueue(store: &Arc<dyn Store>, kind: &str, max_attempts: u32) -> Job {
+async fn enqueue(store: &Arc<dyn Store>, kind: &str, max_attempts: u32, at: DateTime<Utc>) -> Job {
     store
         .enqueue_job(&NewJob {
             kind: kind.into(),
             payload: "{}".into(),
             dedup_key: None,
-            run_at: Utc::now(),
+            run_at: at,
             max_attempts,
         })
         .await
         .unwrap()
 }
 
-/// Runs a worker until every job in `ids` has left pending/running, or 10 s pass.
-async fn drain(store: &Arc<dyn Store>, worker: Worker, ids: &[i64]) {
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(worker.run(stop.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while tokio::time::Instant::now() < deadline {
-        let jobs = store.jobs(None, 10_000).await.unwrap();
-        let open = jobs.iter().any(|j| {
-            ids.contains(&j.id) && matches!(j.status, JobStatus::Pending | JobStatus::Running)
-        });
-        if !open {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.cancel();
-    task.await.unwrap();
-}
-
-async fn status(store: &Arc<dyn Store>, id: i64) -> Job {
+async fn job(store: &Arc<dyn Store>, id: i64) -> Job {
     store
         .jobs(None, 10_000)
         .await
@@ -111,162 +129,275 @@ async fn status(store: &Arc<dyn Store>, id: i64) -> Job {
         .unwrap()
 }
 
-pub async fn a_job_runs_once_and_is_done(store: Arc<dyn Store>) {
-    let handler = Counting::new(0, true);
-    let job = enqueue(&store, "count", 3).await;
-    let worker = Worker::new(
-        store.clone(),
-        Registry::new().with(handler.clone()),
-        config("w"),
-    );
-    drain(&store, worker, &[job.id]).await;
-    assert_eq!(handler.runs(job.id), 1);
-    assert_eq!(status(&store, job.id).await.status, JobStatus::Done);
+/// Waits until job `id` satisfies `done`, returning it; fails after [`WAIT`].
+async fn wait_for(store: &Arc<dyn Store>, id: i64, what: &str, done: impl Fn(&Job) -> bool) -> Job {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let j = job(store, id).await;
+        if done(&j) {
+            return j;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job never became {what}: {j:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
-pub async fn retryable_failures_are_retried_then_succeed(store: Arc<dyn Store>) {
+fn finished(j: &Job) -> bool {
+    matches!(j.status, JobStatus::Done | JobStatus::Dead)
+}
+
+/// A worker running `handler` on `clock`, started.
+fn start(
+    store: &Arc<dyn Store>,
+    handler: Arc<Counting>,
+    clock: &Arc<ManualClock>,
+    config: WorkerConfig,
+) -> (CancellationToken, JoinHandle<()>) {
+    let stop = CancellationToken::new();
+    let worker =
+        Worker::new(store.clone(), Registry::new().with(handler), config).with_clock(clock.clone());
+    (stop.clone(), tokio::spawn(worker.run(stop)))
+}
+
+async fn stop(worker: (CancellationToken, JoinHandle<()>)) {
+    worker.0.cancel();
+    tokio::time::timeout(WAIT, worker.1)
+        .await
+        .expect("the worker stops")
+        .unwrap();
+}
+
+/// Milliseconds from `clock`'s now to `at`.
+fn ms_after(clock: &ManualClock, at: DateTime<Utc>) -> i64 {
+    (at - clock.now()).num_milliseconds()
+}
+
+pub async fn a_job_runs_once_and_is_done(store: Arc<dyn Store>) {
+    let clock = ManualClock::new();
+    let handler = Counting::new(0, true);
+    let j = enqueue(&store, "count", 3, clock.now()).await;
+    let worker = start(&store, handler.clone(), &clock, config("w"));
+    let done = wait_for(&store, j.id, "finished", finished).await;
+    stop(worker).await;
+    assert_eq!(handler.runs(j.id), 1);
+    assert_eq!((done.status, done.attempts), (JobStatus::Done, 1));
+    assert_eq!(done.lease_owner, None, "the lease is released");
+}
+
+pub async fn retryable_failures_are_retried_with_backoff_then_succeed(store: Arc<dyn Store>) {
+    let clock = ManualClock::new();
     let handler = Counting::new(2, true);
-    let job = enqueue(&store, "count", 5).await;
-    let worker = Worker::new(
-        store.clone(),
-        Registry::new().with(handler.clone()),
-        config("w"),
+    let j = enqueue(&store, "count", 5, clock.now()).await;
+    let worker = start(&store, handler.clone(), &clock, config("w"));
+
+    // First failure: back to pending, due one base delay (±20 %) later.
+    let first = wait_for(&store, j.id, "retried once", |j| {
+        j.status == JobStatus::Pending && j.attempts == 1
+    })
+    .await;
+    assert_eq!(first.last_error.as_deref(), Some("failure 1"));
+    let delay = ms_after(&clock, first.run_at);
+    assert!((800..=1_200).contains(&delay), "first backoff {delay} ms");
+    // Not due while the clock stands still: a few polls later it has not run again.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(handler.runs(j.id), 1);
+    assert_eq!(job(&store, j.id).await.status, JobStatus::Pending);
+
+    // Second failure: the delay doubles.
+    clock.advance(chrono::Duration::milliseconds(delay));
+    let second = wait_for(&store, j.id, "retried twice", |j| {
+        j.status == JobStatus::Pending && j.attempts == 2
+    })
+    .await;
+    let delay = ms_after(&clock, second.run_at);
+    assert!(
+        (1_600..=2_400).contains(&delay),
+        "second backoff {delay} ms"
     );
-    drain(&store, worker, &[job.id]).await;
-    assert_eq!(handler.runs(job.id), 3);
-    let done = status(&store, job.id).await;
+
+    clock.advance(chrono::Duration::milliseconds(delay));
+    let done = wait_for(&store, j.id, "finished", finished).await;
+    stop(worker).await;
+    assert_eq!(handler.runs(j.id), 3);
     assert_eq!((done.status, done.attempts), (JobStatus::Done, 3));
     assert_eq!(done.last_error.as_deref(), Some("failure 2"));
 }
 
 pub async fn permanent_failures_unknown_kinds_and_spent_attempts_are_buried(store: Arc<dyn Store>) {
+    let clock = ManualClock::new();
     let permanent = Counting::new(1, false);
-    let job = enqueue(&store, "count", 5).await;
-    let stranger = enqueue(&store, "no.such.kind", 5).await;
-    let worker = Worker::new(
-        store.clone(),
-        Registry::new().with(permanent.clone()),
-        config("w"),
-    );
-    drain(&store, worker, &[job.id, stranger.id]).await;
+    let j = enqueue(&store, "count", 5, clock.now()).await;
+    let stranger = enqueue(&store, "no.such.kind", 5, clock.now()).await;
+    let worker = start(&store, permanent.clone(), &clock, config("w"));
+    let dead = wait_for(&store, j.id, "finished", finished).await;
+    let s = wait_for(&store, stranger.id, "finished", finished).await;
+    stop(worker).await;
     assert_eq!(
-        permanent.runs(job.id),
+        permanent.runs(j.id),
         1,
         "a permanent failure is not retried"
     );
-    assert_eq!(status(&store, job.id).await.status, JobStatus::Dead);
-    let s = status(&store, stranger.id).await;
-    assert_eq!(s.status, JobStatus::Dead);
-    assert!(s.last_error.unwrap().contains("no handler"));
-
-    let always = Counting::new(u32::MAX, true);
-    let spent = enqueue(&store, "count", 3).await;
-    let worker = Worker::new(
-        store.clone(),
-        Registry::new().with(always.clone()),
-        config("w"),
+    assert_eq!(
+        (dead.status, dead.last_error.as_deref()),
+        (JobStatus::Dead, Some("failure 1"))
     );
-    drain(&store, worker, &[spent.id]).await;
+    assert_eq!(s.status, JobStatus::Dead);
+    assert!(
+        s.last_error.as_deref().unwrap_or("").contains("no handler"),
+        "{s:?}"
+    );
+
+    // A job that keeps failing retryably is buried after max_attempts runs.
+    let always = Counting::new(u32::MAX, true);
+    let spent = enqueue(&store, "count", 3, clock.now()).await;
+    let worker = start(&store, always.clone(), &clock, config("w"));
+    for attempt in 1..=2 {
+        wait_for(&store, spent.id, "retried", |j| {
+            j.status == JobStatus::Pending && j.attempts == attempt
+        })
+        .await;
+        clock.advance(chrono::Duration::milliseconds(10 * BASE_MS));
+    }
+    let dead = wait_for(&store, spent.id, "finished", finished).await;
+    stop(worker).await;
     assert_eq!(always.runs(spent.id), 3, "tried max_attempts times");
-    assert_eq!(status(&store, spent.id).await.status, JobStatus::Dead);
+    assert_eq!(
+        (dead.status, dead.attempts, dead.last_error.as_deref()),
+        (JobStatus::Dead, 3, Some("failure 3"))
+    );
 }
 
 pub async fn a_dead_workers_job_is_claimed_again_after_its_lease(store: Arc<dyn Store>) {
-    let job = enqueue(&store, "count", 3).await;
+    let clock = ManualClock::new();
+    let j = enqueue(&store, "count", 3, clock.now()).await;
     // A worker claims the job and dies without finishing it.
+    let lease = Duration::from_secs(60);
     let claimed = store
-        .claim_jobs("dead-worker", Utc::now(), Duration::from_millis(200), 10)
+        .claim_jobs("dead-worker", clock.now(), lease, 10)
         .await
         .unwrap();
-    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![j.id]);
+
     let handler = Counting::new(0, true);
-    let worker = Worker::new(
-        store.clone(),
-        Registry::new().with(handler.clone()),
-        config("live"),
-    );
-    drain(&store, worker, &[job.id]).await;
-    assert_eq!(handler.runs(job.id), 1);
-    let done = status(&store, job.id).await;
+    let worker = start(&store, handler.clone(), &clock, config("live"));
+    // While the lease holds, the live worker leaves the job alone.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(handler.runs(j.id), 0);
+    let held = job(&store, j.id).await;
+    assert_eq!(held.lease_owner.as_deref(), Some("dead-worker"));
+
+    clock.advance(chrono::Duration::seconds(61));
+    let done = wait_for(&store, j.id, "finished", finished).await;
+    stop(worker).await;
+    assert_eq!(handler.runs(j.id), 1);
     assert_eq!((done.status, done.attempts), (JobStatus::Done, 2));
     // The dead worker's late report changes nothing.
-    assert!(store.complete_job(job.id, "dead-worker").await.is_err());
+    let e = store.complete_job(j.id, "dead-worker").await.unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost(_)), "{e:?}");
+}
+
+pub async fn a_job_claimed_past_its_attempts_is_buried_without_running(store: Arc<dyn Store>) {
+    let clock = ManualClock::new();
+    let j = enqueue(&store, "count", 1, clock.now()).await;
+    // Its only attempt's worker dies; the next claim would be attempt 2 of 1.
+    store
+        .claim_jobs("dead-worker", clock.now(), Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::seconds(61));
+    let handler = Counting::new(0, true);
+    let worker = start(&store, handler.clone(), &clock, config("live"));
+    let dead = wait_for(&store, j.id, "finished", finished).await;
+    stop(worker).await;
+    assert_eq!(handler.runs(j.id), 0);
+    assert_eq!((dead.status, dead.attempts), (JobStatus::Dead, 2));
+    assert!(
+        dead.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("out of attempts")
+    );
 }
 
 pub async fn stopping_finishes_the_jobs_in_flight(store: Arc<dyn Store>) {
+    let clock = ManualClock::new();
+    let started = Arc::new(Notify::new());
+    let permits = Arc::new(Semaphore::new(0));
     let handler = Arc::new(Counting {
         runs: Mutex::new(HashMap::new()),
         fail_first: 0,
         retryable: true,
-        pause: Duration::from_millis(300),
+        gate: Some((started.clone(), permits.clone())),
     });
-    let job = enqueue(&store, "count", 3).await;
-    let stop = CancellationToken::new();
-    let worker = Worker::new(
-        store.clone(),
-        Registry::new().with(handler.clone()),
-        config("w"),
+    let first = enqueue(&store, "count", 3, clock.now()).await;
+    let second = enqueue(&store, "count", 3, clock.now()).await;
+    let worker = start(
+        &store,
+        handler.clone(),
+        &clock,
+        WorkerConfig {
+            concurrency: 1,
+            ..config("w")
+        },
     );
-    let task = tokio::spawn(worker.run(stop.clone()));
-    // Stop once the job is running: the worker waits for it.
-    while status(&store, job.id).await.status != JobStatus::Running {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    stop.cancel();
-    task.await.unwrap();
-    assert_eq!(handler.runs(job.id), 1);
-    assert_eq!(status(&store, job.id).await.status, JobStatus::Done);
+    tokio::time::timeout(WAIT, started.notified())
+        .await
+        .expect("the first job starts");
+    worker.0.cancel();
+    // The worker waits for the job in flight: it cannot end while the handler is held.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!worker.1.is_finished(), "the worker ended mid-job");
+    permits.add_permits(1);
+    tokio::time::timeout(WAIT, worker.1)
+        .await
+        .expect("the worker stops")
+        .unwrap();
+    assert_eq!(handler.runs(first.id), 1);
+    assert_eq!(job(&store, first.id).await.status, JobStatus::Done);
+    let waiting = job(&store, second.id).await;
+    assert_eq!(
+        (waiting.status, waiting.attempts),
+        (JobStatus::Pending, 0),
+        "nothing is claimed after the stop"
+    );
 }
 
 pub async fn two_workers_run_each_of_500_jobs_exactly_once(store: Arc<dyn Store>) {
+    let clock = ManualClock::new();
     let handler = Counting::new(0, true);
     let mut ids = Vec::new();
     for _ in 0..500 {
-        ids.push(enqueue(&store, "count", 3).await.id);
+        ids.push(enqueue(&store, "count", 3, clock.now()).await.id);
     }
-    let stop = CancellationToken::new();
-    let a = tokio::spawn(
-        Worker::new(
-            store.clone(),
-            Registry::new().with(handler.clone()),
-            config("a"),
-        )
-        .run(stop.clone()),
-    );
-    let b = tokio::spawn(
-        Worker::new(
-            store.clone(),
-            Registry::new().with(handler.clone()),
-            config("b"),
-        )
-        .run(stop.clone()),
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline
-        && store
-            .jobs(Some(JobStatus::Done), 10_000)
-            .await
-            .unwrap()
-            .len()
-            < 500
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let a = start(&store, handler.clone(), &clock, config("a"));
+    let b = start(&store, handler.clone(), &clock, config("b"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let done = store.jobs(Some(JobStatus::Done), 10_000).await.unwrap();
+        if done.len() == 500 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of 500 done",
+            done.len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    stop.cancel();
-    a.await.unwrap();
-    b.await.unwrap();
+    stop(a).await;
+    stop(b).await;
     let runs: Vec<u32> = ids.iter().map(|id| handler.runs(*id)).collect();
     assert!(
         runs.iter().all(|&n| n == 1),
-        "duplicates or misses: {:?}",
+        "{} jobs ran other than once",
         runs.iter().filter(|&&n| n != 1).count()
     );
-    assert_eq!(
-        store
-            .jobs(Some(JobStatus::Done), 10_000)
-            .await
-            .unwrap()
-            .len(),
-        500
+    let done = store.jobs(Some(JobStatus::Done), 10_000).await.unwrap();
+    assert!(
+        done.iter().all(|j| j.attempts == 1),
+        "no job was claimed twice"
     );
 }
