@@ -33,7 +33,8 @@ pub struct WorkerConfig {
     pub lease_ms: u64,
     /// First retry delay, ms; doubled per attempt, with ±20 % jitter. Default 5,000.
     pub backoff_base_ms: u64,
-    /// Longest retry delay before jitter, ms (so at most 1.2 × this). Default 600,000.
+    /// Longest retry delay before jitter, ms (so at most 1.2 × this; values above 30 days
+    /// count as 30 days). Default 600,000.
     pub backoff_max_ms: u64,
 }
 
@@ -255,12 +256,15 @@ impl Worker {
     }
 }
 
+/// The longest retry delay whatever the configuration says: 30 days, ms.
+const BACKOFF_LIMIT_MS: f64 = 30.0 * 86_400_000.0;
+
 /// The delay before retry number `attempts` (1 after the first failure):
-/// `backoff_base_ms × 2^(attempts-1)`, capped at `backoff_max_ms`, then ±20 % jitter so
-/// jobs that failed together do not retry together.
+/// `backoff_base_ms × 2^(attempts-1)`, capped at `backoff_max_ms` (and 30 days), then ±20 %
+/// jitter so jobs that failed together do not retry together.
 fn backoff(config: &WorkerConfig, attempts: u32) -> chrono::Duration {
     let base = config.backoff_base_ms as f64;
-    let max = config.backoff_max_ms as f64;
+    let max = (config.backoff_max_ms as f64).min(BACKOFF_LIMIT_MS);
     let exp = base * 2f64.powi(attempts.saturating_sub(1).min(30) as i32);
     let ms = exp.min(max) * (0.8 + 0.4 * fastrand::f64());
     chrono::Duration::milliseconds(ms as i64)
@@ -296,6 +300,12 @@ mod tests {
             }
         }
         assert!(backoff(&config, u32::MAX).num_milliseconds() <= 12_000);
+        let huge = WorkerConfig {
+            backoff_base_ms: u64::MAX,
+            backoff_max_ms: u64::MAX,
+            ..WorkerConfig::default()
+        };
+        assert!(backoff(&huge, u32::MAX) <= chrono::Duration::days(36));
     }
 
     #[test]

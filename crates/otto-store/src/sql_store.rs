@@ -965,9 +965,10 @@ macro_rules! impl_sql_store {
                 lease: std::time::Duration,
                 lim: u32,
             ) -> StoreResult<Vec<Job>> {
-                let until = now
-                    + chrono::Duration::from_std(lease)
-                        .map_err(|_| StoreError::Rejected("lease is too long".into()))?;
+                let until = chrono::Duration::from_std(lease)
+                    .ok()
+                    .and_then(|d| now.checked_add_signed(d))
+                    .ok_or_else(|| StoreError::Rejected("lease is too long".into()))?;
                 let sql = format!(
                     "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, \
                      attempts = attempts + 1, updated_at = $5 \

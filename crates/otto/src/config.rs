@@ -75,13 +75,16 @@ pub struct WorkerSettings {
     pub enabled: bool,
     /// Pause between polls when nothing is due, ms (10..=60,000). Default 1000.
     pub poll_ms: u64,
+    /// Most jobs claimed per poll (1..=1,000); never more than the free `concurrency` slots.
+    /// Default 16.
+    pub batch: u32,
     /// Jobs run at once (1..=64). Default 4.
     pub concurrency: usize,
     /// Lease per claimed job, ms (1,000..=3,600,000). Default 60,000.
     pub lease_ms: u64,
     /// First retry delay, ms; doubled per attempt. Default 5,000.
     pub backoff_base_ms: u64,
-    /// Longest retry delay, ms. Default 600,000.
+    /// Longest retry delay, ms (at most 604,800,000, a week). Default 600,000.
     pub backoff_max_ms: u64,
 }
 
@@ -91,6 +94,7 @@ impl Default for WorkerSettings {
         Self {
             enabled: true,
             poll_ms: d.poll_ms,
+            batch: d.batch,
             concurrency: d.concurrency,
             lease_ms: d.lease_ms,
             backoff_base_ms: d.backoff_base_ms,
@@ -100,12 +104,13 @@ impl Default for WorkerSettings {
 }
 
 impl WorkerSettings {
-    /// The worker configuration, named after `instance` and this process.
+    /// The worker configuration, its lease owner name made from `instance`
+    /// (see `otto_jobs::worker_name`).
     pub fn worker_config(&self, instance: &str) -> otto_jobs::WorkerConfig {
         otto_jobs::WorkerConfig {
-            name: format!("{instance}:{}", std::process::id()),
+            name: otto_jobs::worker_name(instance),
             poll_ms: self.poll_ms,
-            batch: (self.concurrency as u32).saturating_mul(4),
+            batch: self.batch,
             concurrency: self.concurrency,
             lease_ms: self.lease_ms,
             backoff_base_ms: self.backoff_base_ms,
@@ -341,14 +346,16 @@ impl Config {
         }
         let w = &self.worker;
         if !(10..=60_000).contains(&w.poll_ms)
+            || !(1..=1_000).contains(&w.batch)
             || !(1..=64).contains(&w.concurrency)
             || !(1_000..=3_600_000).contains(&w.lease_ms)
             || w.backoff_base_ms == 0
             || w.backoff_max_ms < w.backoff_base_ms
+            || w.backoff_max_ms > 604_800_000
         {
             bail!(
-                "worker: poll_ms must be 10..=60000, concurrency 1..=64, lease_ms 1000..=3600000, \
-                 and 0 < backoff_base_ms <= backoff_max_ms"
+                "worker: poll_ms must be 10..=60000, batch 1..=1000, concurrency 1..=64, \
+                 lease_ms 1000..=3600000, and 0 < backoff_base_ms <= backoff_max_ms <= 604800000"
             );
         }
         if let Some(d) = &self.deepgram {

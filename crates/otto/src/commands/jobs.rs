@@ -1,7 +1,10 @@
 //! `otto worker` (the background job worker alone) and `otto jobs list`.
 
+use std::sync::Arc;
+
 use otto_core::records::JobStatus;
 use otto_jobs::{Registry, Worker};
+use otto_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use super::open_shop;
@@ -13,17 +16,14 @@ pub fn registry() -> Registry {
     Registry::new()
 }
 
-/// The worker over `config`'s database, ready to run.
-///
-/// # Errors
-/// The database cannot be opened.
-pub async fn worker(config: &Config) -> anyhow::Result<Worker> {
-    let shop = open_shop(config).await?;
-    Ok(Worker::new(
-        shop.store().clone(),
+/// The worker over `store` (the one the server uses, so an in-memory database is shared),
+/// configured by `config.worker`, ready to run.
+pub fn worker(store: Arc<dyn Store>, config: &Config) -> Worker {
+    Worker::new(
+        store,
         registry(),
         config.worker.worker_config(&config.server.instance),
-    ))
+    )
 }
 
 /// `otto worker`: runs the job worker until Ctrl-C or SIGTERM, then lets jobs in flight
@@ -32,7 +32,8 @@ pub async fn worker(config: &Config) -> anyhow::Result<Worker> {
 /// # Errors
 /// The database cannot be opened.
 pub async fn run_worker(config: Config) -> anyhow::Result<()> {
-    let worker = worker(&config).await?;
+    let shop = open_shop(&config).await?;
+    let worker = worker(shop.store().clone(), &config);
     let stop = CancellationToken::new();
     let signal = stop.clone();
     tokio::spawn(async move {

@@ -20,6 +20,7 @@ use crate::sessions::Sessions;
 pub async fn run(config: Config) -> anyhow::Result<()> {
     super::raise_open_file_limit();
     let shop = open_shop(&config).await?;
+    let store = shop.store().clone();
     let sessions = Sessions::from_url(&config.redis_url, config.call.max_call_secs + 300, 500)?;
     crate::server::ops::prometheus();
     let calls = Arc::new(CallServices::from_config(&config, shop, sessions)?);
@@ -27,13 +28,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let stop = CancellationToken::new();
-    let worker = if config.worker.enabled {
-        let w = super::jobs::worker(&config).await?;
-        Some(tokio::spawn(w.run(stop.child_token())))
-    } else {
-        None
-    };
+    let worker = config
+        .worker
+        .enabled
+        .then(|| super::jobs::worker(store, &config));
     let state = Arc::new(AppState::new(config, calls)?);
+    let worker = worker.map(|w| tokio::spawn(w.run(stop.child_token())));
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
