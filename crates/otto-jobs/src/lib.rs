@@ -19,7 +19,7 @@
 //!
 //! At-least-once: a handler may run again after a crash or a lost lease, so handlers are
 //! idempotent (e.g. they record the provider's id before reporting success). Outcomes are
-//! counted in `otto_jobs_total{kind, outcome}`.
+//! counted in `otto_jobs_total{kind, outcome}`, `outcome` one of `done`, `retried`, `buried`.
 
 mod worker;
 
