@@ -461,6 +461,43 @@ pub(super) fn choose(
     (yn == Some(true) || any).then(|| slots[0].clone())
 }
 
+/// The offer the caller picked ([`choose`]), unless they named another day: "can we do
+/// Thursday the 22nd" is a new request even with a word that could pick an offer ("second").
+pub(super) fn pick_offer(
+    text: &str,
+    slots: &[SlotView],
+    ctx: &CallerContext,
+    yn: Option<bool>,
+) -> Option<SlotView> {
+    let offered_day = slots
+        .first()
+        .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
+    let other_day = nlu::names_a_day(text)
+        && nlu::when(text, ctx.today())
+            .date
+            .is_some_and(|d| Some(d) != offered_day);
+    (!other_day).then(|| choose(text, slots, ctx, yn)).flatten()
+}
+
+/// Another day or time than those offered, said while `slots` are on offer ("ten thirty",
+/// "Wednesday the ninth at two"): the day to look up (the offers' day when none is said) and
+/// the time; `None` when the text names neither.
+pub(super) fn asked_instead(
+    text: &str,
+    slots: &[SlotView],
+    ctx: &CallerContext,
+) -> Option<(Option<chrono::NaiveDate>, Option<TimeOfDay>)> {
+    let w = nlu::when(text, ctx.today());
+    let at = offered_time(text, ctx).map(TimeOfDay::At);
+    if w.date.is_none() && w.time.is_none() && at.is_none() {
+        return None;
+    }
+    let offered_day = slots
+        .first()
+        .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
+    Some((w.date.or(offered_day), w.time.or(at)))
+}
+
 /// A clock time said while times are on offer, where a bare "ten thirty" or "9:30" means a
 /// time even without "at".
 pub(super) fn offered_time(text: &str, ctx: &CallerContext) -> Option<NaiveTime> {

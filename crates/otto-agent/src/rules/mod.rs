@@ -31,7 +31,7 @@ use crate::dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink, say};
 use crate::nlu::{self, Intent, TimeOfDay, VehicleMention, VinMention};
 use crate::speak;
 use crate::tools::{NoArgs, SlotView, TakeMessageArgs, ToolError};
-use booking::{choose, offered_time};
+use booking::{asked_instead, pick_offer};
 use manage::{pick_appointment, request};
 
 /// Turns in a row Otto may fail to understand before it offers a person or a message.
@@ -362,49 +362,20 @@ impl RuleDialogue {
                 None => None,
             },
             Stage::ChooseSlot(slots) => {
-                let offered_day = slots
-                    .first()
-                    .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
-                // Another day named ("can we do Thursday the 22nd") is a new request, even
-                // with a word that could pick an offer ("second").
-                let other_day = nlu::names_a_day(text)
-                    && nlu::when(text, ctx.today())
-                        .date
-                        .is_some_and(|d| Some(d) != offered_day);
-                let picked = (!other_day).then(|| choose(text, slots, ctx, yn)).flatten();
-                let Some(pick) = picked else {
-                    // Another day or time than those offered ("ten thirty", "Wednesday the
-                    // ninth at two"): look that one up instead.
-                    let w = nlu::when(text, ctx.today());
-                    let at = offered_time(text, ctx).map(TimeOfDay::At);
-                    if w.date.is_none() && w.time.is_none() && at.is_none() {
-                        return None;
-                    }
-                    let day = slots
-                        .first()
-                        .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
-                    self.draft.date = w.date.or(self.draft.date).or(day);
-                    self.draft.time = w.time.or(at);
+                let Some(pick) = pick_offer(text, slots, ctx, yn) else {
+                    let (date, time) = asked_instead(text, slots, ctx)?;
+                    self.draft.date = date;
+                    self.draft.time = time;
                     return Some(self.advance_booking(ctx, Vec::new()).await);
                 };
                 self.stage = Stage::ConfirmBooking(pick.clone());
                 Some(vec![self.booking_summary(ctx, &pick)])
             }
             Stage::ChooseNewSlot(a, slots) => {
-                let Some(pick) = choose(text, slots, ctx, yn) else {
-                    let w = nlu::when(text, ctx.today());
-                    let at = offered_time(text, ctx).map(TimeOfDay::At);
-                    if w.date.is_none() && w.time.is_none() && at.is_none() {
-                        return None;
-                    }
-                    let day = slots
-                        .first()
-                        .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
+                let Some(pick) = pick_offer(text, slots, ctx, yn) else {
+                    let (date, time) = asked_instead(text, slots, ctx)?;
                     let a = a.clone();
-                    return Some(
-                        self.offer_new_time(ctx, a, w.date.or(day), w.time.or(at))
-                            .await,
-                    );
+                    return Some(self.offer_new_time(ctx, a, date, time).await);
                 };
                 let a = a.clone();
                 let q = format!(
