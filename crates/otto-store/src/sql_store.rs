@@ -498,6 +498,20 @@ macro_rules! impl_sql_store {
                 vehicle_row(&row)
             }
 
+            async fn set_vehicle_vin(&self, id: Id, vin: &Vin) -> StoreResult<Vehicle> {
+                let row = sqlx::query(concat!(
+                    "UPDATE vehicles SET vin = $1 WHERE id = $2 AND vin IS NULL RETURNING ",
+                    $crate::sql_store::vehicle_cols!()
+                ))
+                .bind(vin.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| conflict_as(e.into(), "a vehicle with this VIN is already registered"))?
+                .ok_or_else(|| StoreError::not_found("vehicle without a VIN", id))?;
+                vehicle_row(&row)
+            }
+
             async fn appointment(&self, id: Id) -> StoreResult<Option<Appointment>> {
                 sqlx::query(concat!(
                     "SELECT ",

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use otto_core::domain::PhoneNumber;
+use otto_core::domain::{PhoneNumber, Vin};
 use otto_core::records::{
     Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job, JobStatus, Message,
     NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
@@ -67,6 +67,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Adds a vehicle. [`StoreError::Conflict`] when the VIN is already registered;
     /// [`StoreError::Rejected`] for a year outside 1900..=2100 or an unknown customer.
     async fn add_vehicle(&self, new: &NewVehicle) -> StoreResult<Vehicle>;
+    /// Records the VIN of a vehicle that has none yet (a VIN read out after the vehicle was
+    /// added). [`StoreError::NotFound`] when no such vehicle lacks a VIN;
+    /// [`StoreError::Conflict`] when the VIN is already registered.
+    async fn set_vehicle_vin(&self, id: Id, vin: &Vin) -> StoreResult<Vehicle>;
 
     // ----- appointments -----
 

@@ -63,6 +63,23 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "pass on a message",
             "give them a message",
             "message for",
+            "a msg",
+            "voicemail",
+            "voice mail",
+            "take down a",
+            "leave word",
+            "get a message to",
+            "tell the guys",
+            "tell the mechanic",
+            "tell them something",
+            "tell someone something",
+            "tell somebody something",
+            "something for me",
+            "pass something on",
+            "let them know",
+            "let the guys know",
+            "let someone know",
+            "let somebody know",
         ],
     ),
     (
@@ -358,9 +375,28 @@ const NO: &[&str] = &[
     "none",
 ];
 
-/// `Some(true)` for a yes, `Some(false)` for a no, `None` when neither or both are said.
+/// Phrases that call the whole thing off, whatever else the line says ("fine, forget it",
+/// "ok never mind"): a no even beside a yes word.
+const CALL_OFF: &[&str] = &[
+    "forget it",
+    "forget about it",
+    "never mind",
+    "nevermind",
+    "don't bother",
+    "dont bother",
+    "skip it",
+    "not interested",
+    "no thanks",
+    "no thank you",
+];
+
+/// `Some(true)` for a yes, `Some(false)` for a no, `None` when neither or both are said. A
+/// phrase that calls things off ("fine, forget it") is a no even beside a yes word.
 pub fn yes_no(text: &str) -> Option<bool> {
     let t = super::tokens(text);
+    if CALL_OFF.iter().any(|p| super::has_phrase(&t, p)) {
+        return Some(false);
+    }
     let yes = YES.iter().any(|p| super::has_phrase(&t, p));
     let no = NO.iter().any(|p| super::has_phrase(&t, p));
     match (yes, no) {
@@ -368,6 +404,37 @@ pub fn yes_no(text: &str) -> Option<bool> {
         (false, true) => Some(false),
         _ => None,
     }
+}
+
+/// Phrases that ask Otto to say its last question again ("sorry, did you say eight or
+/// nine?", "come again?", "what were the times?").
+const REPEAT: &[&str] = &[
+    "did you say",
+    "what did you say",
+    "say that again",
+    "say again",
+    "say it again",
+    "repeat that",
+    "repeat it",
+    "can you repeat",
+    "could you repeat",
+    "come again",
+    "what was that",
+    "what were the",
+    "what were those",
+    "what times were",
+    "one more time",
+    "didn't catch",
+    "didnt catch",
+    "didn't hear",
+    "didnt hear",
+    "pardon",
+];
+
+/// Whether the caller asks to hear Otto's last question again instead of answering it.
+pub fn asks_repeat(text: &str) -> bool {
+    let t = super::tokens(text);
+    REPEAT.iter().any(|p| super::has_phrase(&t, p))
 }
 
 #[cfg(test)]
@@ -408,6 +475,10 @@ mod tests {
             ("do I have anything booked", Intent::ListUpcoming),
             ("what time am I coming in", Intent::ListUpcoming),
             ("get me the manager", Intent::Person),
+            ("leave a msg", Intent::Message),
+            ("um can you take down a message", Intent::Message),
+            ("can you tell the guys something for me", Intent::Message),
+            ("Can I leave a voicemail or something?", Intent::Message),
         ];
         for (text, want) in cases {
             assert_eq!(intent(text), Some(want), "{text}");
@@ -425,5 +496,16 @@ mod tests {
         assert_eq!(yes_no("I know"), None);
         assert_eq!(yes_no("yes no"), None);
         assert_eq!(yes_no("Tuesday"), None);
+        assert_eq!(yes_no("fine forget it"), Some(false));
+        assert_eq!(yes_no("ok never mind"), Some(false));
+    }
+
+    #[test]
+    fn repeat_requests() {
+        assert!(asks_repeat("sorry did you say eight or nine"));
+        assert!(asks_repeat("Come again?"));
+        assert!(asks_repeat("what were the times"));
+        assert!(!asks_repeat("eight works"));
+        assert!(!asks_repeat("I said Tuesday"));
     }
 }

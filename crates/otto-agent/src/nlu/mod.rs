@@ -16,10 +16,10 @@ mod when;
 mod words;
 
 pub use contact::{name, phone};
-pub use intent::{Intent, intent, yes_no};
+pub use intent::{Intent, asks_repeat, intent, yes_no};
 pub use service::{describes_problem, service, services};
 pub use vehicle::{VehicleMention, own_vehicle, same_model, vehicle};
-pub use vin::{VinMention, vin};
+pub use vin::{VinMention, vin, without_vin};
 pub use when::{TimeOfDay, When, names_a_day, when};
 
 /// Lowercases `text` and turns "a.m."/"p.m." into "am"/"pm" (so their dots end no sentence).

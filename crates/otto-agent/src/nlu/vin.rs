@@ -39,24 +39,49 @@ fn vin_chars(token: &str) -> Option<String> {
     None
 }
 
-/// Finds a VIN in `text`; `None` when nothing VIN-like (at least 8 characters) is there.
-pub fn vin(text: &str) -> Option<VinMention> {
+/// The longest run of VIN-like tokens in `text`: its characters (upper case, with the
+/// letters a VIN never holds, I, O and Q, read as the digits 1, 0 and 0) and the text's other
+/// tokens.
+fn longest_run(text: &str) -> (String, Vec<String>) {
     let tokens = super::tokens(text);
-    let mut runs: Vec<String> = vec![String::new()];
+    // (first token, end token, characters) of each run.
+    let mut runs: Vec<(usize, usize, String)> = vec![(0, 0, String::new())];
     let mut i = 0;
     while i < tokens.len() {
         // "h as in hotel": the letter was already taken.
-        if tokens[i] == "as" && tokens.get(i + 1).is_some_and(|t| t == "in") {
-            i += 3;
-            continue;
+        let step = if tokens[i] == "as" && tokens.get(i + 1).is_some_and(|t| t == "in") {
+            3
+        } else {
+            1
+        };
+        let chars = (step == 1).then(|| vin_chars(&tokens[i])).flatten();
+        match (chars, runs.last_mut()) {
+            (Some(c), Some(run)) => {
+                run.1 = i + 1;
+                run.2.push_str(&c);
+            }
+            (None, Some(run)) if step == 3 && !run.2.is_empty() => run.1 = i + 3,
+            _ => runs.push((i + step, i + step, String::new())),
         }
-        match vin_chars(&tokens[i]) {
-            Some(c) => runs.last_mut().expect("runs is never empty").push_str(&c),
-            None => runs.push(String::new()),
-        }
-        i += 1;
+        i += step;
     }
-    let best = runs.into_iter().max_by_key(String::len)?;
+    let (start, end, chars) = runs
+        .into_iter()
+        .max_by_key(|r| r.2.len())
+        .unwrap_or_default();
+    let chars = chars.replace(['O', 'Q'], "0").replace('I', "1");
+    let rest = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| chars.len() < 8 || !(start..end).contains(i))
+        .map(|(_, t)| t.clone())
+        .collect();
+    (chars, rest)
+}
+
+/// Finds a VIN in `text`; `None` when nothing VIN-like (at least 8 characters) is there.
+pub fn vin(text: &str) -> Option<VinMention> {
+    let (best, _) = longest_run(text);
     if best.len() < 8 {
         return None;
     }
@@ -72,6 +97,12 @@ pub fn vin(text: &str) -> Option<VinMention> {
         Ok(v) => Some(VinMention::Valid(v)),
         Err(reason) => Some(VinMention::Invalid { text, reason }),
     }
+}
+
+/// `text` without the VIN-like run [`vin`] reads ("found it, it's 1C4… and the first one is
+/// good" → "found it it's and the first one is good"), as normalised tokens joined by spaces.
+pub fn without_vin(text: &str) -> String {
+    longest_run(text).1.join(" ")
 }
 
 #[cfg(test)]
@@ -93,6 +124,16 @@ mod tests {
         assert_eq!(valid("1-H-G-C-M-8-2-6-3-3-A-0-0-4-3-5-2"), HONDA);
         assert_eq!(valid("1 H G C M 8 2 6 3 3 A 0 0 4 3 5 2."), HONDA);
         assert_eq!(valid("it's a 1HGCM82633A004352 thanks"), HONDA);
+        assert_eq!(valid("1HGCM82633AOO4352"), HONDA, "the letter O for zero");
+    }
+
+    #[test]
+    fn the_rest_of_the_line() {
+        assert_eq!(
+            without_vin("ok its one H as in hotel G C M 82633 A004352 and the first one is good"),
+            "ok its and the first one is good"
+        );
+        assert_eq!(without_vin("the first one"), "the first one");
     }
 
     #[test]

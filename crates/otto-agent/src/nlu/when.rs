@@ -254,6 +254,9 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
     if has("today") || has("this afternoon") || has("this morning") || has("tonight") {
         return Some(today);
     }
+    if has("yesterday") {
+        return Some(today - Duration::days(1));
+    }
     let next_week = has("next week") || has("week after");
     for (i, w) in t.iter().enumerate() {
         if let Some(wd) = weekday(w) {
@@ -280,6 +283,10 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
                 - 1)
                 % 7
                 + 1;
+            // "last Tuesday", "the one that just went by": a day already past.
+            if i > 0 && matches!(t[i - 1].as_str(), "last" | "past" | "previous") {
+                return Some(today - Duration::days(7 - ahead % 7));
+            }
             let mut d = today + Duration::days(ahead);
             let this_week_end =
                 today + Duration::days(6 - today.weekday().num_days_from_monday() as i64);
@@ -374,6 +381,9 @@ fn time(t: &[String]) -> Option<TimeOfDay> {
     let has = |p: &str| super::has_phrase(t, p);
     if has("noon") || has("midday") || has("lunchtime") {
         return hm(12, 0);
+    }
+    if has("midnight") {
+        return hm(0, 0);
     }
     for (i, w) in t.iter().enumerate() {
         // "2pm", "10am", "2:30pm"
@@ -541,6 +551,10 @@ mod tests {
         assert_eq!(when("at 9", today()).time, at(9, 0));
         assert_eq!(when("around 11 o'clock", today()).time, at(11, 0));
         assert_eq!(when("noon", today()).time, at(12, 0));
+        assert_eq!(when("midnight tonight", today()).time, at(0, 0));
+        assert_eq!(when("last tuesday", today()).date, d(3, 4));
+        assert_eq!(when("last monday", today()).date, d(3, 3));
+        assert_eq!(when("yesterday", today()).date, d(3, 9));
         assert_eq!(when("at two thirty", today()).time, at(14, 30));
         assert_eq!(when("at 12 am", today()).time, at(0, 0));
         assert_eq!(when("at 15:45", today()).time, at(15, 45));

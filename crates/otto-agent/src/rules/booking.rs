@@ -3,6 +3,7 @@
 
 use chrono::{NaiveTime, Timelike};
 
+use otto_core::domain::Vin;
 use otto_core::shop::ServiceDef;
 
 use super::{Draft, Lines, RuleDialogue, Stage};
@@ -15,19 +16,26 @@ impl RuleDialogue {
     /// Takes a day or time said in `text` as the booking's new preference; a time alone
     /// stays on the day of the `offered` slot. False when `text` names neither.
     pub(super) fn retime(&mut self, ctx: &CallerContext, text: &str, offered: &SlotView) -> bool {
-        let mut new = nlu::when(text, ctx.today());
-        if new.time.is_none() {
-            // "Actually, make it 10": a bare time while a time is on the table.
-            new.time = offered_time(text, ctx).map(TimeOfDay::At);
-        }
-        if new.date.is_none() && new.time.is_none() {
+        let Some((date, time)) = other_time(ctx, text, offered) else {
             return false;
-        }
-        let offered = offered.at.with_timezone(&ctx.tz());
-        self.draft.date = new.date.or(Some(offered.date_naive()));
-        // "I meant Thursday": a new day keeps the time already agreed.
-        self.draft.time = new.time.or(Some(TimeOfDay::At(offered.time())));
+        };
+        self.draft.date = Some(date);
+        self.draft.time = Some(time);
         true
+    }
+
+    /// A valid VIN in `text` for the vehicle being booked, which has none on file: kept in
+    /// `self.vin` until the booking is confirmed. Returns what to say about it.
+    pub(super) fn late_vin(&mut self, ctx: &CallerContext, text: &str) -> Option<String> {
+        if !self.booking || !ctx.vehicle().is_some_and(|v| v.vin.is_none()) {
+            return None;
+        }
+        let Some(VinMention::Valid(v)) = nlu::vin(text) else {
+            return None;
+        };
+        let note = format!("Thanks, I've noted the VIN ending in {}.", vin_tail(&v));
+        self.vin = Some(v);
+        Some(note)
     }
 
     pub(super) fn booking_summary(&self, ctx: &CallerContext, slot: &SlotView) -> String {
@@ -48,9 +56,14 @@ impl RuleDialogue {
         } else {
             ("it", "")
         };
+        let vin = self
+            .vin
+            .as_ref()
+            .map(|v| format!(" (VIN ending in {})", vin_tail(v)))
+            .unwrap_or_default();
         let vehicle = ctx
             .vehicle()
-            .map(|v| format!(" for your {}", speak::vehicle(v)))
+            .map(|v| format!(" for your {}{vin}", speak::vehicle(v)))
             .unwrap_or_default();
         format!(
             "To confirm: {service}{vehicle} on {}{back_to_back}. Shall I book {it}?",
@@ -268,6 +281,17 @@ impl RuleDialogue {
             lines.push(self.question(ctx));
             return lines;
         }
+        if let Some(day) = self.draft.date.filter(|d| *d < ctx.today()) {
+            self.draft.date = None;
+            self.draft.time = None;
+            self.stage = Stage::AskWhen;
+            lines.push(format!(
+                "{} has already gone by, so I can't book it then.",
+                day.format("%A, %B %-d")
+            ));
+            lines.push(self.question(ctx));
+            return lines;
+        }
         let (part, near) = preference(self.draft.time);
         let from = self.draft.date.unwrap_or_else(|| ctx.today());
         match ctx.slots(&service, from, part, near).await {
@@ -340,12 +364,29 @@ impl RuleDialogue {
             self.stage = Stage::AskService;
             return vec![self.question(ctx)];
         };
+        // A VIN read out after the vehicle was added, confirmed with the read-back.
+        let mut vin_failed = false;
+        if let (Some(vin), Some(v)) = (self.vin.take(), ctx.vehicle().cloned()) {
+            let args = AddVehicleArgs {
+                year: v.year,
+                make: v.make,
+                model: v.model,
+                vin: Some(vin.to_string()),
+            };
+            // The booking goes ahead either way; the VIN can be taken at the counter.
+            vin_failed = ctx.add_vehicle(args).await.is_err();
+        }
         match ctx
             .book(&service, slot.at, None, self.draft.notes.clone())
             .await
         {
             Ok(v) => {
                 let mut lines = vec![format!("You're all set: {} on {}.", v.service, v.spoken)];
+                if vin_failed {
+                    lines.push(
+                        "I couldn't record that VIN; we'll check it when you come in.".into(),
+                    );
+                }
                 // Further services of the same visit, each right after the one before.
                 let minutes =
                     |s: &ServiceDef| chrono::Duration::minutes(i64::from(s.duration_minutes));
@@ -496,6 +537,48 @@ pub(super) fn asked_instead(
         .first()
         .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
     Some((w.date.or(offered_day), w.time.or(at)))
+}
+
+/// The last four characters of a VIN, as read back.
+pub(super) fn vin_tail(v: &Vin) -> String {
+    v.as_str().chars().skip(13).collect()
+}
+
+/// Another day or time than `offered`, said while it is read back ("actually make it 2",
+/// "okay, the eight o'clock one", "I meant Thursday"): the day (the offered one when none is
+/// said) and the time (the offered one when none is said, so a new day keeps the agreed
+/// hour). `None` when the text names no day or time, or names the offered one again.
+pub(super) fn other_time(
+    ctx: &CallerContext,
+    text: &str,
+    offered: &SlotView,
+) -> Option<(chrono::NaiveDate, TimeOfDay)> {
+    let mut new = nlu::when(text, ctx.today());
+    if new.time.is_none() {
+        // A bare time while a time is on the table.
+        new.time = offered_time(text, ctx).map(TimeOfDay::At);
+    }
+    if new.date.is_none() && new.time.is_none() {
+        return None;
+    }
+    let offered = offered.at.with_timezone(&ctx.tz());
+    let date = new.date.unwrap_or(offered.date_naive());
+    let same_time = match new.time {
+        None => true,
+        // "2:30" may have been read as 14:30 or 2:30; either half of the day is the same.
+        Some(TimeOfDay::At(t)) => {
+            t.hour() % 12 == offered.hour() % 12 && t.minute() == offered.minute()
+        }
+        Some(_) => false,
+    };
+    if date == offered.date_naive() && same_time {
+        return None;
+    }
+    let time = match new.time {
+        Some(t) if !same_time => t,
+        _ => TimeOfDay::At(offered.time()),
+    };
+    Some((date, time))
 }
 
 /// A clock time said while times are on offer, where a bare "ten thirty" or "9:30" means a

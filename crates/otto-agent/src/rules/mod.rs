@@ -157,7 +157,22 @@ impl RuleDialogue {
             (self.stage == Stage::Open && nlu::service(text, ctx.config()).is_some())
                 .then_some(Intent::Book)
         });
-        let yn = nlu::yes_no(text);
+        // "Sorry, did you say eight or nine?": the question again, not an answer to it.
+        if self.stage != Stage::Open && nlu::asks_repeat(text) {
+            return vec!["Sure.".into(), self.question(ctx)];
+        }
+        // A VIN read out once the vehicle is settled ("found it, it's 1C4…" while times are
+        // on offer) is kept for the read-back; the rest of the line is read without it, and
+        // no yes in it picks anything.
+        let late_vin = self.late_vin(ctx, text);
+        let rest;
+        let text = if late_vin.is_some() {
+            rest = nlu::without_vin(text);
+            rest.as_str()
+        } else {
+            text
+        };
+        let yn = nlu::yes_no(text).filter(|_| late_vin.is_none());
         // Yes/no stages first: a "no" there is an answer, not a goodbye.
         if let Some(lines) = self.confirmations(ctx, text, yn, intent).await {
             self.misunderstood = 0;
@@ -170,6 +185,9 @@ impl RuleDialogue {
         if let Some(lines) = self.collect(ctx, text).await {
             self.misunderstood = 0;
             return lines;
+        }
+        if let Some(note) = late_vin {
+            return vec![note, self.question(ctx)];
         }
         self.misunderstood += 1;
         if self.misunderstood >= MAX_MISUNDERSTOOD {
@@ -260,8 +278,9 @@ impl RuleDialogue {
                 None => None,
             },
             Stage::ConfirmBooking(slot) => match (yn, slot.clone()) {
-                // "Actually, make it 2 p.m.": a new time, not an answer.
-                (yn, slot) if yn != Some(true) && self.retime(ctx, text, &slot) => {
+                // "Actually, make it 2 p.m.", "okay, the eight o'clock one": another time
+                // than the one read back is a new time, not an answer, even beside a yes.
+                (_, slot) if self.retime(ctx, text, &slot) => {
                     Some(self.advance_booking(ctx, Vec::new()).await)
                 }
                 (Some(true), slot) => Some(self.book(ctx, slot).await),
@@ -328,14 +347,9 @@ impl RuleDialogue {
             },
             Stage::ConfirmMove(a, slot) => match yn {
                 // "Actually make that Thursday, still 4": a new day or time, not an answer.
-                _ if yn != Some(true)
-                    && let w = nlu::when(text, ctx.today())
-                    && (w.date.is_some() || w.time.is_some()) =>
-                {
-                    let offered = slot.at.with_timezone(&ctx.tz());
-                    let (a, date) = (a.clone(), w.date.or(Some(offered.date_naive())));
-                    let time = w.time.or(Some(TimeOfDay::At(offered.time())));
-                    Some(self.offer_new_time(ctx, a, date, time).await)
+                _ if let Some((date, time)) = booking::other_time(ctx, text, slot) => {
+                    let a = a.clone();
+                    Some(self.offer_new_time(ctx, a, Some(date), Some(time)).await)
                 }
                 Some(true) => {
                     let (a, at) = (a.clone(), slot.at);
@@ -577,9 +591,12 @@ impl RuleDialogue {
                         .any(|p| text.to_lowercase().contains(p));
                 let lines = match nlu::vin(text).filter(|_| !declined) {
                     Some(VinMention::Valid(v)) => {
-                        let tail: String = v.as_str().chars().skip(13).collect();
+                        let note = format!(
+                            "Thanks, I've noted the VIN ending in {}.",
+                            booking::vin_tail(&v)
+                        );
                         self.vin = Some(v);
-                        vec![format!("Thanks, I've noted the VIN ending in {tail}.")]
+                        vec![note]
                     }
                     Some(VinMention::Invalid { .. } | VinMention::Incomplete(_))
                         if self.vin_asks < 2 =>

@@ -282,7 +282,8 @@ impl CallerContext {
         }
     }
 
-    /// `add_vehicle`: adds (or reuses, by VIN or year/make/model) one of the caller's vehicles.
+    /// `add_vehicle`: adds (or reuses, by VIN or year/make/model) one of the caller's vehicles;
+    /// a VIN given for one of them that has none is recorded.
     pub async fn add_vehicle(&mut self, a: AddVehicleArgs) -> Result<VehicleView, ToolError> {
         let customer_id = self.customer_id()?;
         let this_year = self
@@ -309,9 +310,21 @@ impl CallerContext {
                     && v.make.eq_ignore_ascii_case(&make)
                     && v.model.eq_ignore_ascii_case(&model))
         });
-        let v = match existing {
-            Some(v) => v,
-            None => {
+        let v = match (existing, &vin) {
+            // Its VIN, read out after the vehicle was added.
+            (Some(v), Some(vin)) if v.vin.is_none() => {
+                match self.store().set_vehicle_vin(v.id, vin).await {
+                    Ok(v) => v,
+                    Err(StoreError::Conflict(_)) => {
+                        return Err(invalid(
+                            "that VIN is registered to another record; please check it",
+                        ));
+                    }
+                    Err(e) => return Err(internal(e)),
+                }
+            }
+            (Some(v), _) => v,
+            (None, _) => {
                 let new = NewVehicle {
                     customer_id,
                     vin,

@@ -128,8 +128,20 @@ pub async fn vehicles_enforce_vin_year_and_owner(store: Arc<dyn Store>) {
     assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
 
     // Vehicles without a VIN do not collide.
+    let later = store.add_vehicle(&civic(owner.id, None)).await.unwrap();
     store.add_vehicle(&civic(owner.id, None)).await.unwrap();
-    store.add_vehicle(&civic(owner.id, None)).await.unwrap();
+
+    // A VIN read out later is recorded once, never over another, never twice.
+    let taken = otto_core::domain::Vin::parse(&vin1).unwrap();
+    let e = store.set_vehicle_vin(later.id, &taken).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    let vin2 = otto_core::domain::Vin::parse(&vin("1HGCV1F30LA060213")).unwrap();
+    let set = store.set_vehicle_vin(later.id, &vin2).await.unwrap();
+    assert_eq!(set.vin, Some(vin2.clone()));
+    let e = store.set_vehicle_vin(later.id, &vin2).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+    let e = store.set_vehicle_vin(car.id, &vin2).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
 
     let mut old = civic(owner.id, None);
     old.year = 1899;
@@ -148,6 +160,7 @@ pub async fn vehicles_enforce_vin_year_and_owner(store: Arc<dyn Store>) {
     let list = store.vehicles_of(owner.id).await.unwrap();
     assert_eq!(list.len(), 3);
     assert_eq!(list[0], car);
+    assert_eq!(list[1], set);
     assert!(store.vehicles_of(owner.id + 1).await.unwrap().is_empty());
 }
 
