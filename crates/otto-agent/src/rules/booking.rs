@@ -27,7 +27,7 @@ impl RuleDialogue {
     /// A valid VIN in `text` for the vehicle being booked, which has none on file: kept in
     /// `self.vin` until the booking is confirmed. Returns what to say about it.
     pub(super) fn late_vin(&mut self, ctx: &CallerContext, text: &str) -> Option<String> {
-        if !self.booking || !ctx.vehicle().is_some_and(|v| v.vin.is_none()) {
+        if !self.booking || ctx.vehicle().is_none_or(|v| v.vin.is_some()) {
             return None;
         }
         let Some(VinMention::Valid(v)) = nlu::vin(text) else {
