@@ -311,10 +311,32 @@ const PATTERNS: &[(Intent, &[&str])] = &[
 /// The caller's intent, by the first matching pattern in priority order.
 pub fn intent(text: &str) -> Option<Intent> {
     let t = super::tokens(text);
-    PATTERNS
+    let has = |p: &str| super::has_phrase(&t, p);
+    let found = PATTERNS
         .iter()
-        .find(|(_, ps)| ps.iter().any(|p| super::has_phrase(&t, p)))
-        .map(|(i, _)| *i)
+        .find(|(_, ps)| ps.iter().any(|p| has(p)))
+        .map(|(i, _)| *i);
+    // "We don't need Thursday's appointment anymore": a cancellation however it is put.
+    let no_need = [
+        "don't need",
+        "dont need",
+        "no longer need",
+        "won't need",
+        "wont need",
+    ]
+    .iter()
+    .any(|p| has(p))
+        && ["anymore", "any more", "appointment"]
+            .iter()
+            .any(|p| has(p));
+    // "Is Thursday at 10 free?": asking for a time is asking to book it.
+    let free = ["free", "available"].iter().any(|p| has(p))
+        && (super::names_a_day(text) || super::when::has_time(&t));
+    match found {
+        None | Some(Intent::Book) if no_need => Some(Intent::Cancel),
+        None if free => Some(Intent::Book),
+        found => found,
+    }
 }
 
 const YES: &[&str] = &[
@@ -476,6 +498,11 @@ mod tests {
             ("what time am I coming in", Intent::ListUpcoming),
             ("get me the manager", Intent::Person),
             ("leave a msg", Intent::Message),
+            (
+                "my husband fixed the brakes so we don't need Thursday's appointment anymore",
+                Intent::Cancel,
+            ),
+            ("Is Thursday at 10 free?", Intent::Book),
             ("um can you take down a message", Intent::Message),
             ("can you tell the guys something for me", Intent::Message),
             ("Can I leave a voicemail or something?", Intent::Message),

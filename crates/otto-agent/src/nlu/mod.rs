@@ -7,6 +7,7 @@
 //! are resolved against a `today` the caller passes, in the shop's time zone. Every function
 //! returns `None` (or an empty result) rather than guessing when the text does not say.
 
+mod choice;
 mod contact;
 mod intent;
 mod service;
@@ -15,6 +16,7 @@ mod vin;
 mod when;
 mod words;
 
+pub use choice::position;
 pub use contact::{name, phone};
 pub use intent::{Intent, asks_repeat, intent, yes_no};
 pub use service::{describes_problem, service, services};

@@ -210,7 +210,9 @@ const STOP: &[&str] = &[
     "and", "for", "with", "that", "which", "it", "it's", "is", "needs", "need", "please", "the",
     "my", "a", "an", "i", "we", "on", "at", "in", "to", "but", "truck", "car", "suv", "van",
     "next", "this", "sometime", "around", "about", "or", "so", "too", "again", "there", "here",
-    "into", "by",
+    "into", "by", "its", "was", "has", "had", "been", "just", "still", "keeps", "won't", "wont",
+    "doesn't", "doesnt", "isn't", "isnt", "due", "making", "because", "cause", "when", "real",
+    "really", "got", "started", "starts",
 ];
 
 /// Finds a vehicle's year, make and model in `text`.
@@ -232,9 +234,12 @@ pub fn vehicle(text: &str) -> VehicleMention {
     let mut make_end = None;
     for (i, w) in t.iter().enumerate() {
         let two = t.get(i + 1).map(|n| format!("{w} {n}"));
+        // "the jeeps due": a possessive heard without its apostrophe.
+        let bare = w.strip_suffix('s');
         if let Some((spoken, canon)) = MAKES
             .iter()
             .find(|(s, _)| Some(*s) == two.as_deref() || s == w)
+            .or_else(|| MAKES.iter().find(|(s, _)| Some(*s) == bare))
         {
             v.make = Some((*canon).to_string());
             make_end = Some(i + spoken.split(' ').count());
@@ -496,6 +501,18 @@ mod tests {
         assert_eq!(own_vehicle("the twenty nineteen", &garage), Some(2));
         assert_eq!(own_vehicle("silverado fifteen hundred", &garage), Some(2));
         assert_eq!(own_vehicle("the wrangler", &garage), Some(0));
+        let two = [own(2015, "Jeep", "Wrangler"), own(2019, "Toyota", "Camry")];
+        assert_eq!(
+            own_vehicle(
+                "can one of your guys take a look at the jeep its shaking real bad on the highway",
+                &two
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            own_vehicle("hey uh the jeeps due for an oil change", &two),
+            Some(0)
+        );
         // A model they don't have, or nothing that tells them apart, names none.
         assert_eq!(own_vehicle("my civic", &garage), None);
         assert_eq!(own_vehicle("my car", &garage), None);

@@ -377,6 +377,11 @@ fn hour_minute(w: &str) -> Option<(u32, u32)> {
         .map(|h| (h, 0))
 }
 
+/// Whether the tokens `t` name a time of day ("at 10", "2pm", "morning").
+pub(crate) fn has_time(t: &[String]) -> bool {
+    time(t).is_some()
+}
+
 fn time(t: &[String]) -> Option<TimeOfDay> {
     let has = |p: &str| super::has_phrase(t, p);
     if has("noon") || has("midday") || has("lunchtime") {

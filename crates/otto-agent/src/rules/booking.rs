@@ -151,13 +151,21 @@ impl RuleDialogue {
         }
     }
 
-    /// With several vehicles on file: the one the caller named ([`nlu::own_vehicle`]).
+    /// With several vehicles on file: the one the caller named ([`nlu::own_vehicle`]), or
+    /// picked by position once Otto listed them.
     pub(super) async fn pick_own_vehicle(&mut self, ctx: &mut CallerContext, text: &str) -> bool {
         if ctx.vehicle().is_some() {
             return false;
         }
         let vehicles = ctx.vehicles().await.unwrap_or_default();
-        match nlu::own_vehicle(text, &vehicles) {
+        // "The first one", after Otto listed their vehicles.
+        let listed = matches!(self.stage, Stage::AskVehicle) && vehicles.len() > 1;
+        let named = nlu::own_vehicle(text, &vehicles).or_else(|| {
+            listed
+                .then(|| nlu::position(text, vehicles.len()))
+                .flatten()
+        });
+        match named {
             Some(i) => {
                 ctx.focus_vehicle(vehicles[i].clone());
                 true
@@ -455,27 +463,7 @@ pub(super) fn choose(
     ctx: &CallerContext,
     yn: Option<bool>,
 ) -> Option<SlotView> {
-    let t = nlu::tokens(text);
-    let has = |w: &str| t.iter().any(|x| x == w);
-    let last = slots.len().saturating_sub(1);
-    let idx = if ["first", "1st", "earliest", "earlier", "sooner", "soonest"]
-        .iter()
-        .any(|w| has(w))
-    {
-        Some(0)
-    } else if has("second") || has("2nd") || has("middle") {
-        Some(1)
-    } else if has("third") || has("3rd") {
-        Some(2)
-    } else if ["last", "latest", "later", "last one"]
-        .iter()
-        .any(|w| has(w))
-    {
-        Some(last)
-    } else {
-        None
-    };
-    if let Some(i) = idx {
+    if let Some(i) = nlu::position(text, slots.len()) {
         return slots.get(i).cloned();
     }
     if let Some(at) = offered_time(text, ctx) {
@@ -498,7 +486,7 @@ pub(super) fn choose(
         "book it",
     ]
     .iter()
-    .any(|p| nlu::has_phrase(&t, p));
+    .any(|p| nlu::has_phrase(&nlu::tokens(text), p));
     (yn == Some(true) || any).then(|| slots[0].clone())
 }
 

@@ -152,11 +152,16 @@ impl RuleDialogue {
         if self.stage == Stage::Ended {
             return vec!["Goodbye!".into()];
         }
-        // At the open question, naming a service is asking to book it.
-        let intent = nlu::intent(text).or_else(|| {
-            (self.stage == Stage::Open && nlu::service(text, ctx.config()).is_some())
-                .then_some(Intent::Book)
-        });
+        // At the open question, naming a service is asking to book it; so is asking whether
+        // the shop does a service or is open for it on a day ("can you do an alignment on
+        // Tuesday afternoon", "what's open Thursday morning for an oil change").
+        let names_service = nlu::service(text, ctx.config()).is_some();
+        let intent = match nlu::intent(text) {
+            Some(Intent::Services) if names_service => Some(Intent::Book),
+            Some(Intent::Hours) if names_service && nlu::names_a_day(text) => Some(Intent::Book),
+            None if self.stage == Stage::Open && names_service => Some(Intent::Book),
+            found => found,
+        };
         // "Sorry, did you say eight or nine?": the question again, not an answer to it.
         if self.stage != Stage::Open && nlu::asks_repeat(text) {
             return vec!["Sure.".into(), self.question(ctx)];
