@@ -237,6 +237,10 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "lunch break",
             "lunch hour",
             "lunchtime",
+            "lunch time",
+            "when's lunch",
+            "whens lunch",
+            "when is lunch",
         ],
     ),
     (
@@ -244,6 +248,10 @@ const PATTERNS: &[(Intent, &[&str])] = &[
         &[
             "address",
             "where are you",
+            "where exactly",
+            "where is the shop",
+            "where's the shop",
+            "where you at",
             "located",
             "location",
             "directions",

@@ -257,6 +257,30 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
     if has("yesterday") {
         return Some(today - Duration::days(1));
     }
+    // Holidays by name: the next one on or after today.
+    if has("christmas eve") {
+        return next_month_day(today, 12, 24);
+    }
+    if has("christmas") || has("xmas") {
+        return next_month_day(today, 12, 25);
+    }
+    if has("new year's eve") || has("new years eve") {
+        return next_month_day(today, 12, 31);
+    }
+    if has("new year's") || has("new years") || has("new year") {
+        return next_month_day(today, 1, 1);
+    }
+    if has("fourth of july") || has("independence day") {
+        return next_month_day(today, 7, 4);
+    }
+    if has("thanksgiving") {
+        // The fourth Thursday of November.
+        return (0..=1).find_map(|y| {
+            let first = NaiveDate::from_ymd_opt(today.year() + y, 11, 1)?;
+            let to_thursday = (7 + 3 - first.weekday().num_days_from_monday() as i64) % 7;
+            Some(first + Duration::days(to_thursday + 21)).filter(|d| *d >= today)
+        });
+    }
     let next_week = has("next week") || has("week after");
     for (i, w) in t.iter().enumerate() {
         if let Some(wd) = weekday(w) {
@@ -560,6 +584,12 @@ mod tests {
         assert_eq!(when("last tuesday", today()).date, d(3, 4));
         assert_eq!(when("last monday", today()).date, d(3, 3));
         assert_eq!(when("yesterday", today()).date, d(3, 9));
+        assert_eq!(when("are you open christmas day", today()).date, d(12, 25));
+        assert_eq!(when("thanksgiving", today()).date, d(11, 27));
+        assert_eq!(
+            when("new year's day", today()).date,
+            NaiveDate::from_ymd_opt(2026, 1, 1)
+        );
         assert_eq!(when("at two thirty", today()).time, at(14, 30));
         assert_eq!(when("at 12 am", today()).time, at(0, 0));
         assert_eq!(when("at 15:45", today()).time, at(15, 45));

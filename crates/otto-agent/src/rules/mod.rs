@@ -158,7 +158,9 @@ impl RuleDialogue {
         let names_service = nlu::service(text, ctx.config()).is_some();
         let intent = match nlu::intent(text) {
             Some(Intent::Services) if names_service => Some(Intent::Book),
-            Some(Intent::Hours) if names_service && nlu::names_a_day(text) => Some(Intent::Book),
+            Some(Intent::Hours) if names_service && nlu::when(text, ctx.today()).date.is_some() => {
+                Some(Intent::Book)
+            }
             None if self.stage == Stage::Open && names_service => Some(Intent::Book),
             found => found,
         };
@@ -442,14 +444,6 @@ impl RuleDialogue {
         {
             return None;
         }
-        let resume = |s: &Self, ctx: &CallerContext, mut lines: Lines| {
-            if s.stage != Stage::Open {
-                lines.push(s.question(ctx));
-            } else {
-                lines.push("Is there anything else I can help with?".into());
-            }
-            lines
-        };
         if matches!(intent, Intent::Hours | Intent::Address | Intent::Prices) {
             ctx.set_outcome(crate::context::Outcome::Informed);
         }
@@ -464,21 +458,22 @@ impl RuleDialogue {
                     self.question(ctx),
                 ])
             }
-            Intent::SmallTalk => Some(resume(
-                self,
-                ctx,
-                vec![speak::small_talk(text, &ctx.config().name)],
-            )),
-            Intent::Hours => Some(resume(
-                self,
-                ctx,
-                vec![speak::hours(ctx.config(), ctx.today())],
-            )),
-            Intent::Address => Some(resume(
-                self,
-                ctx,
-                vec![format!("We're at {}.", ctx.config().address)],
-            )),
+            Intent::SmallTalk => Some(
+                self.resume(ctx, text, vec![speak::small_talk(text, &ctx.config().name)])
+                    .await,
+            ),
+            Intent::Hours => Some(
+                self.resume(ctx, text, vec![speak::hours(ctx.config(), ctx.today())])
+                    .await,
+            ),
+            Intent::Address => Some(
+                self.resume(
+                    ctx,
+                    text,
+                    vec![format!("We're at {}.", ctx.config().address)],
+                )
+                .await,
+            ),
             Intent::Services => {
                 let _ = ctx.list_services(NoArgs {}).await;
                 let names: Vec<String> = ctx
@@ -487,20 +482,26 @@ impl RuleDialogue {
                     .iter()
                     .map(|s| s.name.clone())
                     .collect();
-                Some(resume(
-                    self,
-                    ctx,
-                    vec![format!("We do {}.", speak::join_or(&names, "and"))],
-                ))
+                Some(
+                    self.resume(
+                        ctx,
+                        text,
+                        vec![format!("We do {}.", speak::join_or(&names, "and"))],
+                    )
+                    .await,
+                )
             }
-            Intent::Prices => Some(resume(
-                self,
-                ctx,
-                vec![speak::prices(
-                    ctx.config(),
-                    nlu::service(text, ctx.config()),
-                )],
-            )),
+            Intent::Prices => Some(
+                self.resume(
+                    ctx,
+                    text,
+                    vec![speak::prices(
+                        ctx.config(),
+                        nlu::service(text, ctx.config()),
+                    )],
+                )
+                .await,
+            ),
             Intent::Recalls => Some(self.recalls(ctx, text).await),
             Intent::ListUpcoming => Some(self.list_upcoming(ctx).await),
             Intent::Cancel => Some(self.pick(ctx, text, Purpose::Cancel).await),
@@ -516,6 +517,24 @@ impl RuleDialogue {
                 Some(self.advance_booking(ctx, Vec::new()).await)
             }
         }
+    }
+
+    /// After answering a side question (`lines`): what else the line gave for the booking
+    /// under way ("2015 Toyota Sienna; oh, and where are you?"), or the question Otto is
+    /// waiting on, or an offer of more help.
+    async fn resume(&mut self, ctx: &mut CallerContext, text: &str, mut lines: Lines) -> Lines {
+        let collecting = matches!(
+            self.stage,
+            Stage::AskVehicle | Stage::AskService | Stage::AskWhen | Stage::ChooseSlot(_)
+        );
+        if collecting && let Some(more) = Box::pin(self.collect(ctx, text)).await {
+            lines.extend(more);
+        } else if self.stage != Stage::Open {
+            lines.push(self.question(ctx));
+        } else {
+            lines.push("Is there anything else I can help with?".into());
+        }
+        lines
     }
 
     /// Entities for the stage that is waiting on them.
@@ -622,7 +641,9 @@ impl RuleDialogue {
                     return None;
                 }
                 self.stage = Stage::Open;
-                Some(self.recalls_for(ctx, &v).await)
+                let mut lines = self.recall_lines(ctx, &v).await;
+                lines.push("Is there anything else I can help with?".into());
+                Some(lines)
             }
             _ => None,
         }

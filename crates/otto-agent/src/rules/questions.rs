@@ -7,38 +7,63 @@ use crate::nlu::{self, VehicleMention};
 use crate::tools::NoArgs;
 
 impl RuleDialogue {
+    /// A recall question: for the vehicle it names, the one being talked about, or the
+    /// caller's own (each of them for "either of my cars"); asks which when that is unclear.
     pub(super) async fn recalls(&mut self, ctx: &mut CallerContext, text: &str) -> Lines {
-        let mut v = nlu::vehicle(text);
-        if !v.is_complete()
-            && let Some(own) = ctx.vehicle()
-        {
-            v = VehicleMention {
-                year: Some(own.year),
-                make: Some(own.make.clone()),
-                model: Some(own.model.clone()),
-            };
-        }
-        if !v.is_complete() {
+        let said = nlu::vehicle(text);
+        let own = ctx.vehicles().await.unwrap_or_default();
+        let mention = |v: &otto_core::records::Vehicle| VehicleMention {
+            year: Some(v.year),
+            make: Some(v.make.clone()),
+            model: Some(v.model.clone()),
+        };
+        let t = nlu::tokens(text);
+        let every = [
+            "either", "both", "all", "each", "any of", "cars", "vehicles", "trucks",
+        ]
+        .iter()
+        .any(|p| nlu::has_phrase(&t, p));
+        let wanted: Vec<VehicleMention> = if said.is_complete() {
+            vec![said]
+        } else if let Some(i) = nlu::own_vehicle(text, &own) {
+            vec![mention(&own[i])]
+        } else if let Some(v) = ctx.vehicle() {
+            vec![mention(v)]
+        } else if own.len() == 1 || (every && !own.is_empty()) {
+            own.iter().map(mention).collect()
+        } else {
+            Vec::new()
+        };
+        if wanted.is_empty() {
             self.stage = Stage::AskRecallVehicle;
-            return vec![self.question(ctx)];
+            return vec![
+                "I can look up open safety recalls.".into(),
+                self.question(ctx),
+            ];
         }
-        self.recalls_for(ctx, &v).await
+        let mut lines = Vec::new();
+        for v in &wanted {
+            lines.extend(self.recall_lines(ctx, v).await);
+        }
+        lines.push("Is there anything else I can help with?".into());
+        lines
     }
 
-    pub(super) async fn recalls_for(
+    /// What the recall records say for one complete vehicle (nothing when it is incomplete).
+    pub(super) async fn recall_lines(
         &mut self,
         ctx: &mut CallerContext,
         v: &VehicleMention,
     ) -> Lines {
         let (Some(year), Some(make), Some(model)) = (v.year, v.make.clone(), v.model.clone())
         else {
-            return vec![self.question(ctx)];
+            return Vec::new();
         };
         let name = format!("{year} {make} {model}");
         let r = ctx
             .recalls(crate::tools::RecallsArgs { year, make, model })
             .await;
-        let mut lines = match r {
+        match r {
             Ok(v) => match v["count"].as_u64().unwrap_or(0) {
                 0 => vec![format!("I don't see any recalls listed for the {name}.")],
                 n => {
@@ -50,9 +75,7 @@ impl RuleDialogue {
                 }
             },
             Err(_) => vec!["I'm sorry, I can't check recalls right now. You can look them up by VIN at nhtsa.gov.".into()],
-        };
-        lines.push("Is there anything else I can help with?".into());
-        lines
+        }
     }
 
     pub(super) async fn person(&mut self, ctx: &mut CallerContext) -> Lines {
