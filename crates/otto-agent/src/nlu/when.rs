@@ -407,6 +407,20 @@ pub(crate) fn has_time(t: &[String]) -> bool {
 }
 
 fn time(t: &[String]) -> Option<TimeOfDay> {
+    // Homophones a recogniser writes for an hour after "at": "at for thirty", "at to".
+    let heard: Vec<String> = t
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let after_at = i > 0 && matches!(t[i - 1].as_str(), "at" | "around");
+            match w.as_str() {
+                "for" | "fore" if after_at => "four".to_string(),
+                "to" | "too" if after_at => "two".to_string(),
+                _ => w.clone(),
+            }
+        })
+        .collect();
+    let t = heard.as_slice();
     let has = |p: &str| super::has_phrase(t, p);
     if has("noon") || has("midday") || has("lunchtime") {
         return hm(12, 0);
@@ -428,7 +442,7 @@ fn time(t: &[String]) -> Option<TimeOfDay> {
         let after_anchor = i > 0
             && matches!(
                 t[i - 1].as_str(),
-                "at" | "around" | "about" | "by" | "after"
+                "at" | "around" | "about" | "by" | "after" | "like"
             );
         if let Some((h, mut m)) = hour_minute(w) {
             if matches!(next, Some("am" | "pm")) {
@@ -581,6 +595,9 @@ mod tests {
         assert_eq!(when("around 11 o'clock", today()).time, at(11, 0));
         assert_eq!(when("noon", today()).time, at(12, 0));
         assert_eq!(when("midnight tonight", today()).time, at(0, 0));
+        assert_eq!(when("friday at for thirty", today()).time, at(16, 30));
+        assert_eq!(when("at to", today()).time, at(14, 0));
+        assert_eq!(when("later the same day like 4", today()).time, at(16, 0));
         assert_eq!(when("last tuesday", today()).date, d(3, 4));
         assert_eq!(when("last monday", today()).date, d(3, 3));
         assert_eq!(when("yesterday", today()).date, d(3, 9));

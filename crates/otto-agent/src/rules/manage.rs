@@ -73,10 +73,14 @@ impl RuleDialogue {
                     "Is there anything else I can help with?".into(),
                 ]
             }
-            _ if purpose == Purpose::Cancel && all_of_them(text) => {
-                // "Both the brakes and the alignment on Tuesday": only those.
+            _ if purpose == Purpose::Cancel
+                && (all_of_them(text)
+                    || nlu::services(to_cancel(text), ctx.config()).len() > 1) =>
+            {
+                // "Both the brakes and the alignment on Tuesday", "the inspection and the oil
+                // change, but keep the alignment": only those.
                 let day = nlu::when(text, ctx.today()).date;
-                let named: Vec<String> = nlu::services(text, ctx.config())
+                let named: Vec<String> = nlu::services(to_cancel(text), ctx.config())
                     .iter()
                     .map(|s| s.id.clone())
                     .collect();
@@ -283,6 +287,14 @@ pub(super) fn keep_hour(text: &str, a: &Appointment, mut new: When, ctx: &Caller
     if same && new.time.is_none() {
         new.time = Some(TimeOfDay::At(local.time()));
     }
+    // "Later the same day, like 4": its day, another time.
+    if ["same day", "that day", "same date"]
+        .iter()
+        .any(|p| nlu::has_phrase(&t, p))
+        && new.date.is_none()
+    {
+        new.date = Some(local.date_naive());
+    }
     // "Push it back a week": the same time a week later.
     if [
         "back a week",
@@ -305,4 +317,16 @@ pub(super) fn all_of_them(text: &str) -> bool {
     ["all", "both", "everything", "every", "all of them"]
         .iter()
         .any(|p| nlu::has_phrase(&t, p))
+}
+
+/// The part of a cancellation request before what the caller keeps ("cancel the inspection
+/// and the oil change, but keep the alignment" → "cancel the inspection and the oil change,").
+pub(super) fn to_cancel(text: &str) -> &str {
+    let lower = text.to_lowercase();
+    let cut = ["keep", "except", "but not", "leave the", "leave my"]
+        .iter()
+        .filter_map(|w| lower.find(w))
+        .min()
+        .unwrap_or(text.len());
+    text.get(..cut).unwrap_or(text)
 }

@@ -541,7 +541,17 @@ impl RuleDialogue {
     async fn collect(&mut self, ctx: &mut CallerContext, text: &str) -> Option<Lines> {
         match &self.stage {
             Stage::AskName => {
-                let name = nlu::name(text, true)?;
+                let Some(name) = nlu::name(text, true) else {
+                    // "Next Friday" instead of a name: kept for the booking; the name still
+                    // asked.
+                    let before = (self.draft.clone(), self.vin.clone());
+                    self.merge(ctx, text);
+                    self.draft.name = None;
+                    if (self.draft.clone(), self.vin.clone()) == before {
+                        return None;
+                    }
+                    return Some(vec!["Got it.".into(), self.question(ctx)]);
+                };
                 self.merge(ctx, text);
                 Some(self.register(ctx, &name).await)
             }
