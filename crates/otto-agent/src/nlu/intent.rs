@@ -405,6 +405,34 @@ const NO: &[&str] = &[
     "none",
 ];
 
+/// Shop questions asked beside something else in one line ("what have I got scheduled? and
+/// what's your address again?"): the address and the opening hours, by phrases that mean
+/// nothing else.
+pub fn side_questions(text: &str) -> Vec<Intent> {
+    let t = super::tokens(text);
+    let any = |ps: &[&str]| ps.iter().any(|p| super::has_phrase(&t, p));
+    let mut out = Vec::new();
+    if any(&[
+        "address",
+        "where are you",
+        "where exactly",
+        "located",
+        "directions",
+    ]) {
+        out.push(Intent::Address);
+    }
+    if any(&[
+        "your hours",
+        "opening hours",
+        "what time do you",
+        "when do you open",
+        "when do you close",
+    ]) {
+        out.push(Intent::Hours);
+    }
+    out
+}
+
 /// Phrases that call the whole thing off, whatever else the line says ("fine, forget it",
 /// "ok never mind"): a no even beside a yes word.
 const CALL_OFF: &[&str] = &[
@@ -533,6 +561,19 @@ mod tests {
         assert_eq!(yes_no("Tuesday"), None);
         assert_eq!(yes_no("fine forget it"), Some(false));
         assert_eq!(yes_no("ok never mind"), Some(false));
+    }
+
+    #[test]
+    fn side_questions_beside_the_main_one() {
+        assert_eq!(
+            side_questions("What have I got scheduled? And what's your address again?"),
+            vec![Intent::Address]
+        );
+        assert_eq!(
+            side_questions("book me in, and what are your hours"),
+            vec![Intent::Hours]
+        );
+        assert!(side_questions("friday at 2").is_empty());
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod words;
 
 pub use choice::position;
 pub use contact::{name, phone};
-pub use intent::{Intent, asks_repeat, intent, yes_no};
+pub use intent::{Intent, asks_repeat, intent, side_questions, yes_no};
 pub use service::{describes_problem, service, services};
 pub use vehicle::{VehicleMention, own_vehicle, same_model, vehicle};
 pub use vin::{VinMention, vin, without_vin};

@@ -96,6 +96,14 @@ fn statements(text: &str) -> Vec<Vec<String>> {
             if let Some(len) = marker {
                 out.push(std::mem::take(&mut current));
                 i += len;
+                // "How about 1 then", "make it 10": a bare hour after a suggestion is a time.
+                if clause
+                    .get(i)
+                    .and_then(|w| hour_minute(w))
+                    .is_some_and(|(h, _)| (1..=12).contains(&h))
+                {
+                    current.push("at".to_string());
+                }
                 continue;
             }
             current.push(clause[i].clone());
@@ -598,6 +606,10 @@ mod tests {
         assert_eq!(when("friday at for thirty", today()).time, at(16, 30));
         assert_eq!(when("at to", today()).time, at(14, 0));
         assert_eq!(when("later the same day like 4", today()).time, at(16, 0));
+        assert_eq!(
+            when("oh, you close at 2? ok how about 1 then", today()).time,
+            at(13, 0)
+        );
         assert_eq!(when("last tuesday", today()).date, d(3, 4));
         assert_eq!(when("last monday", today()).date, d(3, 3));
         assert_eq!(when("yesterday", today()).date, d(3, 9));

@@ -185,8 +185,18 @@ impl RuleDialogue {
             self.misunderstood = 0;
             return lines;
         }
-        if let Some(lines) = self.global(ctx, text, intent, yn).await {
+        if let Some(mut lines) = self.global(ctx, text, intent, yn).await {
             self.misunderstood = 0;
+            // A shop question asked beside the main request is answered first.
+            let side: Vec<String> = nlu::side_questions(text)
+                .into_iter()
+                .filter(|s| Some(*s) != intent)
+                .map(|s| match s {
+                    Intent::Address => format!("We're at {}.", ctx.config().address),
+                    _ => speak::hours(ctx.config(), ctx.today()),
+                })
+                .collect();
+            lines.splice(0..0, side);
             return lines;
         }
         if let Some(lines) = self.collect(ctx, text).await {
