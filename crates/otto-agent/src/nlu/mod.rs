@@ -56,7 +56,34 @@ pub(crate) fn tokens(text: &str) -> Vec<String> {
                 .to_string()
         })
         .filter(|t| !t.is_empty())
+        .map(|t| texting(&t).map_or(t, String::from))
         .collect()
+}
+
+/// The word a typed shorthand or common misspelling stands for ("tmrw" → "tomorrow",
+/// "appt" → "appointment"), or `None` for an ordinary word. Single letters are left alone:
+/// they spell names, models and VINs.
+fn texting(w: &str) -> Option<&'static str> {
+    Some(match w {
+        "tmrw" | "tmr" | "tmrrw" | "tomoro" | "tomorow" | "tommorow" | "tommorrow" | "2moro" => {
+            "tomorrow"
+        }
+        "mornin" | "morn" => "morning",
+        "aftn" | "arvo" => "afternoon",
+        "appt" | "apt" | "appointmnt" | "apointment" => "appointment",
+        "ned" => "need",
+        "pls" | "plz" | "pleas" => "please",
+        "thx" | "thnx" | "thanx" => "thanks",
+        "yea" | "ya" | "yah" => "yeah",
+        "ur" => "your",
+        "oyl" => "oil",
+        "chnage" | "chang" | "cahnge" => "change",
+        "rotaion" | "roation" => "rotation",
+        "allignment" | "alingment" | "aligment" => "alignment",
+        "batery" | "battry" => "battery",
+        "inspecton" | "inpection" => "inspection",
+        _ => return None,
+    })
 }
 
 /// The [`tokens`] of each clause of `text`: the runs between sentence punctuation
@@ -82,6 +109,15 @@ pub(crate) fn has_phrase(tokens: &[String], needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_shorthand() {
+        assert_eq!(
+            tokens("i ned a oyl chnage tmrw pls"),
+            ["i", "need", "a", "oil", "change", "tomorrow", "please"]
+        );
+        assert_eq!(tokens("c r v"), ["c", "r", "v"], "letters stay letters");
+    }
 
     #[test]
     fn normalizes_whisper_punctuation() {
