@@ -160,6 +160,20 @@ const NOT_NAME: &[&str] = &[
     "yup",
     "nope",
     "nah",
+    // A choice among offers is no name ("whichever is earlier", "first one please").
+    "whichever",
+    "either",
+    "any",
+    "first",
+    "second",
+    "third",
+    "earliest",
+    "earlier",
+    "soonest",
+    "sooner",
+    "latest",
+    "option",
+    "works",
 ];
 
 /// Words skipped before a name starts ("uh, Priya", "it's Jane", "Mr Smith", "like, Vic").
@@ -399,6 +413,10 @@ mod tests {
             "um tuesday",
             "never mind",
             "yep book it",
+            "Whichever is earlier.",
+            "First one please.",
+            "The second option.",
+            "eleven works for me",
         ] {
             assert_eq!(name(text, true), None, "{text}");
         }

@@ -147,6 +147,11 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "scrap",
             "drop my",
             "don't need my",
+            "take me off",
+            "off the schedule",
+            "off the books",
+            "remove me",
+            "remove my",
         ],
     ),
     (
@@ -340,8 +345,22 @@ pub fn intent(text: &str) -> Option<Intent> {
     // "Is Thursday at 10 free?": asking for a time is asking to book it.
     let free = ["free", "available"].iter().any(|p| has(p))
         && (super::names_a_day(text) || super::when::has_time(&t));
+    // "Change my brake appointment to Tuesday": a move, whatever stands between the words.
+    let moving = t
+        .iter()
+        .position(|w| ["change", "move", "switch", "shift", "bump", "push"].contains(&w.as_str()))
+        .is_some_and(|verb| {
+            let object = &t[verb + 1..t.len().min(verb + 5)];
+            object
+                .iter()
+                .any(|w| ["my", "the", "our", "that"].contains(&w.as_str()))
+                && object
+                    .iter()
+                    .any(|w| ["appointment", "appointments", "booking"].contains(&w.as_str()))
+        });
     match found {
         None | Some(Intent::Book) if no_need => Some(Intent::Cancel),
+        None | Some(Intent::Book) if moving => Some(Intent::Reschedule),
         None if free => Some(Intent::Book),
         found => found,
     }
@@ -455,6 +474,26 @@ pub fn yes_no(text: &str) -> Option<bool> {
     if CALL_OFF.iter().any(|p| super::has_phrase(&t, p)) {
         return Some(false);
     }
+    // "Okay, bye now" takes leave; it agrees to nothing. A clear yes with a goodbye
+    // ("yes please, thanks, bye") still counts.
+    let leaving = ["bye", "goodbye", "that's all", "that's it"]
+        .iter()
+        .any(|p| super::has_phrase(&t, p));
+    let clear_yes = [
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "sure",
+        "please do",
+        "book it",
+        "go ahead",
+    ]
+    .iter()
+    .any(|p| super::has_phrase(&t, p));
+    if leaving && !clear_yes {
+        return None;
+    }
     let yes = YES.iter().any(|p| super::has_phrase(&t, p));
     let no = NO.iter().any(|p| super::has_phrase(&t, p));
     match (yes, no) {
@@ -539,6 +578,18 @@ mod tests {
                 Intent::Cancel,
             ),
             ("Is Thursday at 10 free?", Intent::Book),
+            (
+                "hi i need to change my brake appointment to tuesday",
+                Intent::Reschedule,
+            ),
+            (
+                "hello i want make appointment for change the battery in my car",
+                Intent::Book,
+            ),
+            (
+                "can you take me off the schedule for saturday",
+                Intent::Cancel,
+            ),
             ("um can you take down a message", Intent::Message),
             ("can you tell the guys something for me", Intent::Message),
             ("Can I leave a voicemail or something?", Intent::Message),
@@ -561,6 +612,8 @@ mod tests {
         assert_eq!(yes_no("Tuesday"), None);
         assert_eq!(yes_no("fine forget it"), Some(false));
         assert_eq!(yes_no("ok never mind"), Some(false));
+        assert_eq!(yes_no("okay bye now"), None);
+        assert_eq!(yes_no("yes please, thanks, bye"), Some(true));
     }
 
     #[test]

@@ -212,7 +212,8 @@ const STOP: &[&str] = &[
     "next", "this", "sometime", "around", "about", "or", "so", "too", "again", "there", "here",
     "into", "by", "its", "was", "has", "had", "been", "just", "still", "keeps", "won't", "wont",
     "doesn't", "doesnt", "isn't", "isnt", "due", "making", "because", "cause", "when", "real",
-    "really", "got", "started", "starts",
+    "really", "got", "started", "starts", "any", "anytime", "whenever", "every", "if", "then",
+    "thanks", "thank", "yes", "yeah", "no", "not", "ok", "okay", "uh", "um", "er", "like",
 ];
 
 /// Finds a vehicle's year, make and model in `text`.

@@ -124,6 +124,25 @@ fn without_refusal(statement: Vec<String>) -> Option<Vec<String>> {
     else {
         return Some(statement);
     };
+    // "The 2010 Camry, not the new one, Thursday at eleven": what is refused is no day or
+    // time, so only those words go.
+    if statement[negation] == "not"
+        && let Some(next) = statement.get(negation + 1)
+        && !matches!(
+            next.as_str(),
+            "at" | "on" | "around" | "before" | "after" | "till" | "until"
+        )
+        && !is_when_word(next)
+        && hour_minute(next).is_none()
+        && number_word(next).is_none()
+    {
+        let resume = statement
+            .iter()
+            .skip(negation + 1)
+            .position(|w| is_when_word(w) || matches!(w.as_str(), "at" | "on" | "around"))
+            .map_or(statement.len(), |k| negation + 1 + k);
+        return Some([&statement[..negation], &statement[resume..]].concat());
+    }
     if statement[negation] == "not" {
         let rest = statement
             .iter()
@@ -339,6 +358,12 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
             {
                 return next_month_day(today, m, d);
             }
+            // "22 October", "the 3rd december"
+            if i >= 1
+                && let Some(d) = day_number(&t[i - 1], true)
+            {
+                return next_month_day(today, m, d);
+            }
         }
         if let Some((a, b)) = w.split_once('/')
             && let (Ok(m), Ok(d)) = (a.parse::<u32>(), b.parse::<u32>())
@@ -452,6 +477,11 @@ fn time(t: &[String]) -> Option<TimeOfDay> {
                 t[i - 1].as_str(),
                 "at" | "around" | "about" | "by" | "after" | "like"
             );
+        // "Tuesday ten thirty", "tomorrow 9": a bare hour right after a day.
+        let after_day = i > 0
+            && (weekday(&t[i - 1]).is_some() || matches!(t[i - 1].as_str(), "tomorrow" | "today"))
+            && hour_minute(w).is_some_and(|(h, _)| (1..=12).contains(&h));
+        let after_anchor = after_anchor || after_day;
         if let Some((h, mut m)) = hour_minute(w) {
             if matches!(next, Some("am" | "pm")) {
                 return clock(h, m, next);
@@ -606,6 +636,17 @@ mod tests {
         assert_eq!(when("friday at for thirty", today()).time, at(16, 30));
         assert_eq!(when("at to", today()).time, at(14, 0));
         assert_eq!(when("later the same day like 4", today()).time, at(16, 0));
+        assert_eq!(
+            when("is possible on 22 October, at 14:00?", today()).date,
+            d(10, 22)
+        );
+        let w = when("i need a tire rotation tuesday ten thirty", today());
+        assert_eq!((w.date, w.time), (d(3, 11), at(10, 30)));
+        let w = when(
+            "the twenty ten camry not the new one uh thursday at eleven",
+            today(),
+        );
+        assert_eq!((w.date, w.time), (d(3, 13), at(11, 0)));
         assert_eq!(
             when("oh, you close at 2? ok how about 1 then", today()).time,
             at(13, 0)

@@ -142,7 +142,11 @@ impl RuleDialogue {
         if v.model.is_some() {
             self.draft.vehicle.model = v.model;
         }
-        let w = nlu::when(text, ctx.today());
+        let mut w = nlu::when(text, ctx.today());
+        if w.time.is_none() && only_a_time(text) {
+            // "Nine thirty", "eleven works for me": a clock time said on its own.
+            w.time = offered_time(text, ctx).map(TimeOfDay::At);
+        }
         if w.date.is_some() {
             self.draft.date = w.date;
         }
@@ -567,6 +571,20 @@ pub(super) fn other_time(
         _ => TimeOfDay::At(offered.time()),
     };
     Some((date, time))
+}
+
+/// Whether `text` says nothing but a clock time, give or take a few words of assent ("nine
+/// thirty", "eleven works for me", "10 am please").
+fn only_a_time(text: &str) -> bool {
+    const ASIDE: &[&str] = &[
+        "works", "for", "me", "is", "good", "fine", "great", "uh", "um", "please", "that", "at",
+        "around", "maybe", "say", "o'clock", "am", "pm", "would", "be", "ok", "okay", "oh",
+    ];
+    let t = nlu::tokens(text);
+    let clock = |w: &str| {
+        w.starts_with(|c: char| c.is_ascii_digit()) || otto_core::numbers::cardinal(w).is_some()
+    };
+    t.iter().any(|w| clock(w)) && t.iter().all(|w| clock(w) || ASIDE.contains(&w.as_str()))
 }
 
 /// A clock time said while times are on offer, where a bare "ten thirty" or "9:30" means a

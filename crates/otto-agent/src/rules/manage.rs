@@ -219,55 +219,48 @@ pub(super) fn request(text: &str, purpose: Purpose, today: NaiveDate) -> (String
     split.unwrap_or_else(|| (text.to_string(), nlu::when(text, today)))
 }
 
-/// The appointment the caller means: by service, by date, or by position.
+/// The appointment the caller means: the one left when every thing the text says about it
+/// (its service, start time, vehicle, day) is applied ("the one for the Pilot" among two oil
+/// changes on Wednesday), or by position among those left ("the second one"). `None` when
+/// nothing said narrows the list to one.
 pub(super) fn pick_appointment(
     text: &str,
     list: &[Appointment],
     vehicles: &[Vehicle],
     ctx: &CallerContext,
 ) -> Option<Appointment> {
-    if let Some(s) = nlu::service(text, ctx.config())
-        && let Some(a) = list.iter().find(|a| a.service == s.id)
-    {
-        return Some(a.clone());
+    let tz = ctx.tz();
+    let mut left: Vec<&Appointment> = list.iter().collect();
+    let mut narrowed = false;
+    // A detail that fits none of those left is another thing ("my Tuesday inspection, can
+    // we do Thursday": Thursday is the new day), so it narrows nothing.
+    let mut keep = |left: &mut Vec<&Appointment>, fits: &dyn Fn(&Appointment) -> bool| {
+        if left.iter().any(|a| fits(a)) {
+            left.retain(|a| fits(a));
+            narrowed = true;
+        }
+    };
+    if let Some(s) = nlu::service(text, ctx.config()) {
+        keep(&mut left, &|a| a.service == s.id);
     }
     // "My nine thirty": by its start time.
-    if let Some(at) = super::booking::offered_time(text, ctx) {
-        let tz = ctx.tz();
-        let at_that_time: Vec<&Appointment> = list
-            .iter()
-            .filter(|a| a.start.with_timezone(&tz).time() == at)
-            .collect();
-        if let [one] = at_that_time.as_slice() {
-            return Some((*one).clone());
-        }
-    }
-    // "the F-150's appointment": by vehicle, when one appointment is for it.
-    if let Some(v) = nlu::own_vehicle(text, vehicles) {
-        let theirs: Vec<&Appointment> = list
-            .iter()
-            .filter(|a| a.vehicle_id == Some(vehicles[v].id))
-            .collect();
-        if let [one] = theirs.as_slice() {
-            return Some((*one).clone());
-        }
-    }
-    if let Some(d) = nlu::when(text, ctx.today()).date
-        && let Some(a) = list
-            .iter()
-            .find(|a| a.start.with_timezone(&ctx.tz()).date_naive() == d)
+    if let Some(at) = super::booking::offered_time(text, ctx)
+        && list.iter().any(|a| a.start.with_timezone(&tz).time() == at)
     {
-        return Some(a.clone());
+        keep(&mut left, &|a| a.start.with_timezone(&tz).time() == at);
     }
-    let t = nlu::tokens(text);
-    let has = |w: &str| t.iter().any(|x| x == w);
-    if has("first") || has("earlier") || has("1st") {
-        return list.first().cloned();
+    // "the F-150's appointment": by vehicle.
+    if let Some(v) = nlu::own_vehicle(text, vehicles) {
+        let id = vehicles[v].id;
+        keep(&mut left, &|a| a.vehicle_id == Some(id));
     }
-    if has("second") || has("last") || has("later") || has("2nd") {
-        return list.get(1).cloned();
+    if let Some(d) = nlu::when(text, ctx.today()).date {
+        keep(&mut left, &|a| a.start.with_timezone(&tz).date_naive() == d);
     }
-    None
+    match left.as_slice() {
+        [one] if narrowed => Some((*one).clone()),
+        _ => nlu::position(text, left.len()).map(|i| left[i].clone()),
+    }
 }
 
 /// "Same time, just Monday": when `text` asks to keep the hour and names no time, the new
