@@ -56,7 +56,9 @@ const PATTERNS: &[(Intent, &[&str])] = &[
         Intent::Message,
         &[
             "leave a message",
+            "leave message",
             "take a message",
+            "take message",
             "leave a note",
             "pass a message",
             "pass along",
@@ -134,6 +136,16 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "another day",
             "another time",
             "move the",
+            "move",
+            "bump it",
+            "bump my",
+            "bump me",
+            "make it later",
+            "make it earlier",
+            "later that day",
+            "earlier that day",
+            "later the same day",
+            "earlier the same day",
         ],
     ),
     (
@@ -144,6 +156,8 @@ const PATTERNS: &[(Intent, &[&str])] = &[
             "call it off",
             "won't make it",
             "can't make it",
+            "not gonna make it",
+            "not going to make it",
             "scrap",
             "drop my",
             "don't need my",
@@ -158,6 +172,13 @@ const PATTERNS: &[(Intent, &[&str])] = &[
         Intent::ListUpcoming,
         &[
             "when is my",
+            "what time im",
+            "im coming in",
+            "am i coming in",
+            "cant remember if",
+            "can't remember if",
+            "remember if i",
+            "if i booked",
             "my appointments",
             "upcoming",
             "do i have an appointment",
@@ -358,9 +379,21 @@ pub fn intent(text: &str) -> Option<Intent> {
                     .iter()
                     .any(|w| ["appointment", "appointments", "booking"].contains(&w.as_str()))
         });
+    // "I booked an oil change for tomorrow… does Saturday work instead?": a move.
+    let instead = has("instead")
+        && [
+            "booked",
+            "appointment",
+            "scheduled",
+            "i have one",
+            "i've got",
+        ]
+        .iter()
+        .any(|p| has(p));
+    let moving = moving || instead;
     match found {
         None | Some(Intent::Book) if no_need => Some(Intent::Cancel),
-        None | Some(Intent::Book) if moving => Some(Intent::Reschedule),
+        None | Some(Intent::Book | Intent::ListUpcoming) if moving => Some(Intent::Reschedule),
         None if free => Some(Intent::Book),
         found => found,
     }
@@ -423,6 +456,41 @@ const NO: &[&str] = &[
     "neither",
     "none",
 ];
+
+/// Whether a request to leave a message carries the message itself ("leave a message for
+/// the desk: my warranty papers are in the glovebox", "pass a message to Luis, tell him the
+/// part arrived and I'll bring it Monday"): words after a colon, or eight or more words after
+/// the request.
+pub fn message_included(text: &str) -> bool {
+    if let Some((_, after)) = text.split_once(':')
+        && after.split_whitespace().count() >= 4
+    {
+        return true;
+    }
+    let t = super::tokens(text);
+    let Some((_, phrases)) = PATTERNS.iter().find(|(i, _)| *i == Intent::Message) else {
+        return false;
+    };
+    let end = phrases
+        .iter()
+        .filter_map(|p| {
+            let n = p.split(' ').count();
+            t.windows(n).position(|w| w.join(" ") == *p).map(|i| i + n)
+        })
+        .min();
+    // Who it is for ("along to the guys working on my car") is not the message: the rest must
+    // say something, as a statement of the caller's or a "tell him …".
+    let says = |rest: &[String]| {
+        rest.iter().any(|w| {
+            [
+                "tell", "that", "saying", "about", "i", "i'm", "im", "i'll", "ill", "we", "he",
+                "she", "it's",
+            ]
+            .contains(&w.as_str())
+        })
+    };
+    end.is_some_and(|e| t.len().saturating_sub(e) >= 8 && says(&t[e..]))
+}
 
 /// Shop questions asked beside something else in one line ("what have I got scheduled? and
 /// what's your address again?"): the address and the opening hours, by phrases that mean
@@ -627,6 +695,25 @@ mod tests {
             vec![Intent::Hours]
         );
         assert!(side_questions("friday at 2").is_empty());
+    }
+
+    #[test]
+    fn messages_given_with_the_request() {
+        assert!(message_included(
+            "Please leave a message for the service desk: my Camry's warranty paperwork is in the glovebox"
+        ));
+        assert!(message_included(
+            "Can you pass a message to Luis? Tell him the part for my Silverado arrived and I'll bring it Monday."
+        ));
+        assert!(!message_included(
+            "hello is this the garage oh good could i leave a message dear"
+        ));
+        assert!(!message_included(
+            "can you pass a message along to the guys working on my car"
+        ));
+        assert!(!message_included(
+            "hi im calling from napa auto parts can i leave a message for the parts guy"
+        ));
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod words;
 
 pub use choice::position;
 pub use contact::{name, phone};
-pub use intent::{Intent, asks_repeat, intent, side_questions, yes_no};
+pub use intent::{Intent, asks_repeat, intent, message_included, side_questions, yes_no};
 pub use service::{describes_problem, service, services};
 pub use vehicle::{VehicleMention, own_vehicle, same_model, vehicle};
 pub use vin::{VinMention, vin, without_vin};
@@ -65,9 +65,9 @@ pub(crate) fn tokens(text: &str) -> Vec<String> {
 /// they spell names, models and VINs.
 fn texting(w: &str) -> Option<&'static str> {
     Some(match w {
-        "tmrw" | "tmr" | "tmrrw" | "tomoro" | "tomorow" | "tommorow" | "tommorrow" | "2moro" => {
-            "tomorrow"
-        }
+        "tmrw" | "tmr" | "tmrrw" | "tomoro" | "tomorow" | "tommorow" | "tommorrow" | "2moro"
+        | "tomorrows" | "tomorrow's" => "tomorrow",
+        "todays" | "today's" => "today",
         "mornin" | "morn" => "morning",
         "aftn" | "arvo" => "afternoon",
         "appt" | "apt" | "appointmnt" | "apointment" => "appointment",

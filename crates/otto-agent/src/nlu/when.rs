@@ -45,7 +45,15 @@ pub struct When {
 pub fn when(text: &str, today: NaiveDate) -> When {
     let mut found = When::default();
     for statement in statements(text) {
-        if let Some(d) = date(&statement, today) {
+        // "Anything tomorrow? It barely started this morning": a part of today said in
+        // passing gives no date when another was said.
+        let in_passing = ["this morning", "this afternoon", "this evening", "tonight"]
+            .iter()
+            .any(|p| super::has_phrase(&statement, p))
+            && !super::has_phrase(&statement, "today");
+        if let Some(d) = date(&statement, today)
+            && !(in_passing && found.date.is_some())
+        {
             found.date = Some(d);
         }
         if let Some(t) = time(&statement) {
@@ -381,7 +389,7 @@ fn date(t: &[String], today: NaiveDate) -> Option<NaiveDate> {
             .is_some_and(|n| matches!(n.as_str(), "one" | "ones" | "option" | "slot" | "time"));
         if pair[0] == "the"
             && !choice
-            && let Some(d) = day_number(&pair[1], false)
+            && let Some(d) = day_number(&pair[1], false).or_else(|| spoken_day(t, i + 1))
         {
             let mut m = today.with_day(1)?;
             for _ in 0..3 {
@@ -563,6 +571,18 @@ mod tests {
         assert_eq!(when("the first one", today()).date, None);
         assert_eq!(when("the second option please", today()).date, None);
         assert_eq!(when("the 15th", today()).date, d(3, 15));
+        assert_eq!(
+            when("an inspection on the twenty third", today()).date,
+            d(3, 23)
+        );
+        assert_eq!(
+            when(
+                "anything open tomorrow? it barely started this morning.",
+                today()
+            )
+            .date,
+            d(3, 11)
+        );
     }
 
     #[test]
@@ -607,6 +627,18 @@ mod tests {
     #[test]
     fn calendar_dates() {
         assert_eq!(when("the 15th", today()).date, d(3, 15));
+        assert_eq!(
+            when("an inspection on the twenty third", today()).date,
+            d(3, 23)
+        );
+        assert_eq!(
+            when(
+                "anything open tomorrow? it barely started this morning.",
+                today()
+            )
+            .date,
+            d(3, 11)
+        );
         assert_eq!(when("on the fifth", today()).date, d(4, 5));
         assert_eq!(when("December 3rd", today()).date, d(12, 3));
         assert_eq!(when("march 11", today()).date, d(3, 11));

@@ -98,12 +98,13 @@ impl RuleDialogue {
                 let new = keep_hour(text, &list[0], new, ctx);
                 self.picked(ctx, purpose, list[0].clone(), new).await
             }
-            _ => match pick_appointment(
-                &which,
-                &list,
-                &ctx.vehicles().await.unwrap_or_default(),
-                ctx,
-            ) {
+            _ => match {
+                // What says which one may stand anywhere in the line ("change the time for
+                // the Ford's appointment on Friday, like 9").
+                let vehicles = ctx.vehicles().await.unwrap_or_default();
+                pick_appointment(&which, &list, &vehicles, ctx)
+                    .or_else(|| pick_appointment(text, &list, &vehicles, ctx))
+            } {
                 Some(a) => {
                     let new = keep_hour(text, &a, new, ctx);
                     self.picked(ctx, purpose, a, new).await
@@ -206,7 +207,9 @@ pub(super) fn request(text: &str, purpose: Purpose, today: NaiveDate) -> (String
     if purpose == Purpose::Cancel {
         return (text.to_string(), When::default());
     }
-    let t = nlu::tokens(text);
+    // Clause ends kept as "." tokens, so a refusal in one clause ("work won't let me out.")
+    // stays out of the next ("does Saturday at 1 work instead?").
+    let t: Vec<String> = nlu::clauses(text).join(&".".to_string());
     let split = t
         .iter()
         .enumerate()
@@ -243,12 +246,6 @@ pub(super) fn pick_appointment(
     if let Some(s) = nlu::service(text, ctx.config()) {
         keep(&mut left, &|a| a.service == s.id);
     }
-    // "My nine thirty": by its start time.
-    if let Some(at) = super::booking::offered_time(text, ctx)
-        && list.iter().any(|a| a.start.with_timezone(&tz).time() == at)
-    {
-        keep(&mut left, &|a| a.start.with_timezone(&tz).time() == at);
-    }
     // "the F-150's appointment": by vehicle.
     if let Some(v) = nlu::own_vehicle(text, vehicles) {
         let id = vehicles[v].id;
@@ -256,6 +253,10 @@ pub(super) fn pick_appointment(
     }
     if let Some(d) = nlu::when(text, ctx.today()).date {
         keep(&mut left, &|a| a.start.with_timezone(&tz).date_naive() == d);
+    }
+    // "My nine thirty": by its start time, last, as a bare number may be something else.
+    if let Some(at) = super::booking::offered_time(text, ctx) {
+        keep(&mut left, &|a| a.start.with_timezone(&tz).time() == at);
     }
     match left.as_slice() {
         [one] if narrowed => Some((*one).clone()),

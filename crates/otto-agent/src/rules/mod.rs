@@ -461,6 +461,12 @@ impl RuleDialogue {
             Intent::Goodbye if yn != Some(true) => Some(self.goodbye(ctx).await),
             Intent::Goodbye => None,
             Intent::Person => Some(self.person(ctx).await),
+            // "Leave a message for the service desk: my warranty papers are in the
+            // glovebox…": the message came with the request.
+            Intent::Message if nlu::message_included(text) => {
+                self.stage = Stage::AskMessage;
+                Box::pin(self.collect(ctx, text)).await
+            }
             Intent::Message => {
                 self.stage = Stage::AskMessage;
                 Some(vec![
