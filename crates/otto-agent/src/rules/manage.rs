@@ -65,6 +65,7 @@ impl RuleDialogue {
         let now = ctx.now();
         list.retain(|a| a.start > now);
         let (which, new) = request(text, purpose, ctx.today());
+        let vehicles = ctx.vehicles().await.unwrap_or_default();
         match list.len() {
             0 => {
                 self.stage = Stage::Open;
@@ -98,13 +99,11 @@ impl RuleDialogue {
                 let new = keep_hour(text, &list[0], new, ctx);
                 self.picked(ctx, purpose, list[0].clone(), new).await
             }
-            _ => match {
+            _ => match pick_appointment(&which, &list, &vehicles, ctx)
                 // What says which one may stand anywhere in the line ("change the time for
                 // the Ford's appointment on Friday, like 9").
-                let vehicles = ctx.vehicles().await.unwrap_or_default();
-                pick_appointment(&which, &list, &vehicles, ctx)
-                    .or_else(|| pick_appointment(text, &list, &vehicles, ctx))
-            } {
+                .or_else(|| pick_appointment(text, &list, &vehicles, ctx))
+            {
                 Some(a) => {
                     let new = keep_hour(text, &a, new, ctx);
                     self.picked(ctx, purpose, a, new).await
