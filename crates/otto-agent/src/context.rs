@@ -5,7 +5,7 @@
 //! customer is set only by the tools that look the caller up by that number or register them
 //! with it, never from tool arguments. Everything a tool changes is scoped to that customer.
 //! The context also carries what both brains must agree on to take over from each other: the
-//! vehicle in focus, the call's outcome so far, and call actions (transfer, hang-up) requested
+//! call's [`crate::frame::Frame`] (what the caller asked for so far), the vehicle in focus, the call's outcome so far, and call actions (transfer, hang-up) requested
 //! by a tool and not yet handed to the channel. Booking rules (slots, book, move, cancel,
 //! upcoming) are the [`Shop`] façade's; the context holds one.
 
@@ -67,6 +67,8 @@ pub struct CallerContext {
     pub(crate) actions: Vec<CallAction>,
     /// The call log this conversation writes (set when it starts), linked from messages.
     pub(crate) call_id: Option<otto_core::records::Id>,
+    /// What the caller has asked for so far ([`crate::frame`]).
+    pub(crate) frame: crate::frame::Frame,
 }
 
 impl CallerContext {
@@ -93,6 +95,7 @@ impl CallerContext {
             summary: Vec::new(),
             actions: Vec::new(),
             call_id: None,
+            frame: crate::frame::Frame::default(),
         }
     }
 

@@ -125,6 +125,13 @@ impl Conversation {
         out: &ReplySink,
         cancel: &CancellationToken,
     ) -> Result<(), DialogueError> {
+        // The frame hears every caller turn whichever brain answers, so that the rules can
+        // take over a booking mid-call (the rules read it themselves, stage by stage).
+        if !self.on_rules
+            && let ReplyInput::Caller(text) = input
+        {
+            self.ctx.hear(text);
+        }
         match self.dialogue.reply(&mut self.ctx, input, out, cancel).await {
             Err(DialogueError::Failed(why)) if !self.on_rules => {
                 warn!(%why, "dialogue failed; the rule-based dialogue takes over");

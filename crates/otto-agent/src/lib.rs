@@ -18,6 +18,7 @@ pub mod context;
 pub mod conversation;
 pub mod dialogue;
 pub mod eval;
+pub mod frame;
 pub mod llm;
 pub mod nlu;
 pub mod recalls;
@@ -29,6 +30,7 @@ pub mod tools;
 pub use context::{CallerContext, Outcome};
 pub use conversation::{Conversation, ConversationError};
 pub use dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink};
+pub use frame::Frame;
 /// Where "now" comes from: the clock types of the shop's services, re-exported for the
 /// dialogue's users.
 pub use otto_shop::{Clock, FixedClock, SystemClock};

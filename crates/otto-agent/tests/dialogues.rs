@@ -1497,3 +1497,73 @@ async fn the_rule_based_dialogue_takes_over_when_the_dialogue_fails() {
         "identified on takeover"
     );
 }
+
+/// A brain that answers the greeting and the caller's first turn, then fails.
+#[derive(Debug, Default)]
+struct FailsAfterOneTurn {
+    turns: u32,
+}
+
+#[async_trait::async_trait]
+impl Dialogue for FailsAfterOneTurn {
+    async fn reply(
+        &mut self,
+        _: &mut CallerContext,
+        input: &ReplyInput,
+        out: &otto_agent::ReplySink,
+        _: &CancellationToken,
+    ) -> Result<(), DialogueError> {
+        if matches!(input, ReplyInput::Caller(_)) {
+            self.turns += 1;
+        }
+        if self.turns > 1 {
+            return Err(DialogueError::Failed("model unavailable".into()));
+        }
+        out.send(ReplyEvent::Sentence("Sure, what day works?".into()))
+            .await
+            .map_err(|_| DialogueError::Closed)
+    }
+    fn truncated(&mut self, _: &str) {}
+}
+
+#[tokio::test]
+async fn the_rules_taking_over_mid_booking_keep_what_the_caller_said() {
+    let w = World::new().await;
+    let mut conv = Conversation::start(
+        w.ctx(Some(KNOWN), monday_9am()),
+        Some(Box::new(FailsAfterOneTurn::default())),
+        "CA-takeover".into(),
+        CallDirection::Inbound,
+        "+15555550100".into(),
+    )
+    .await
+    .unwrap();
+    let go = CancellationToken::new();
+    reply(&mut conv, ReplyInput::Greeting, &go).await;
+    reply(
+        &mut conv,
+        ReplyInput::Caller("I need a tire rotation for my Civic".into()),
+        &go,
+    )
+    .await;
+    assert!(!conv.on_rules());
+    assert_eq!(
+        conv.context().frame().service().map(|s| s.id.as_str()),
+        Some("tire_rotation"),
+        "the frame heard the LLM's turn"
+    );
+    let said = reply(&mut conv, ReplyInput::Caller("Tuesday at 2".into()), &go).await;
+    assert!(conv.on_rules());
+    let text = format!("{said:?}");
+    assert!(
+        text.contains(
+            "To confirm: tire rotation for your 2019 Honda Civic on Tuesday, March 11 at 2:00 PM"
+        ),
+        "the read-back asks for nothing already said: {text}"
+    );
+    reply(&mut conv, ReplyInput::Caller("yes".into()), &go).await;
+    let appts = w.appointments(&w.known).await;
+    assert_eq!(appts.len(), 1);
+    assert_eq!(appts[0].service, "tire_rotation");
+    assert_eq!(show(appts[0].start), "2025-03-11 14:00");
+}

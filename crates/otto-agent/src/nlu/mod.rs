@@ -22,7 +22,7 @@ pub use intent::{Intent, asks_repeat, intent, message_included, side_questions, 
 pub use service::{describes_problem, service, services};
 pub use vehicle::{VehicleMention, own_vehicle, same_model, vehicle};
 pub use vin::{VinMention, vin, without_vin};
-pub use when::{TimeOfDay, When, names_a_day, when};
+pub use when::{TimeOfDay, When, clock_time, names_a_day, only_a_time, when};
 
 /// Lowercases `text` and turns "a.m."/"p.m." into "am"/"pm" (so their dots end no sentence).
 fn lowercase(text: &str) -> String {

@@ -523,6 +523,51 @@ fn time(t: &[String]) -> Option<TimeOfDay> {
     }
 }
 
+/// Whether `text` says nothing but a clock time, give or take a few words of assent ("nine
+/// thirty", "eleven works for me", "10 am please").
+pub fn only_a_time(text: &str) -> bool {
+    const ASIDE: &[&str] = &[
+        "works", "for", "me", "is", "good", "fine", "great", "uh", "um", "please", "that", "at",
+        "around", "maybe", "say", "o'clock", "am", "pm", "would", "be", "ok", "okay", "oh",
+    ];
+    let t = super::tokens(text);
+    let clock = |w: &str| {
+        w.starts_with(|c: char| c.is_ascii_digit()) || otto_core::numbers::cardinal(w).is_some()
+    };
+    t.iter().any(|w| clock(w)) && t.iter().all(|w| clock(w) || ASIDE.contains(&w.as_str()))
+}
+
+/// A clock time said while times are on offer, where a bare "ten thirty" or "9:30" means a
+/// time even without "at" (the last clock-like words of `text`).
+pub fn clock_time(text: &str, today: NaiveDate) -> Option<NaiveTime> {
+    let read = |t: &str| match when(t, today).time {
+        Some(TimeOfDay::At(at)) => Some(at),
+        _ => None,
+    };
+    if let Some(at) = read(text) {
+        return Some(at);
+    }
+    // The last clock-like words: "actually make it 10" → "at 10", "ten thirty" → "at ten
+    // thirty".
+    let t = super::tokens(text);
+    // "one" is a clock time only as "one thirty" or "one pm", never in "the first one".
+    let hour = |i: usize| {
+        let w = t[i].as_str();
+        let next = t.get(i + 1).map(String::as_str);
+        let one_ok = w != "one"
+            || matches!(next, Some("am" | "pm"))
+            || next
+                .and_then(otto_core::numbers::cardinal)
+                .is_some_and(|m| m >= 10);
+        one_ok
+            && (w.starts_with(|c: char| c.is_ascii_digit())
+                || otto_core::numbers::cardinal(w).is_some_and(|n| (1..=12).contains(&n)))
+    };
+    let i = (0..t.len()).rev().find(|&i| hour(i))?;
+    let start = if i > 0 && hour(i - 1) { i - 1 } else { i };
+    read(&format!("at {}", t[start..].join(" ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use chrono::{NaiveTime, Timelike};
 use otto_core::domain::Vin;
 use otto_core::shop::ServiceDef;
 
-use super::{Draft, Lines, RuleDialogue, Stage};
+use super::{Lines, RuleDialogue, Stage};
 use crate::context::CallerContext;
 use crate::nlu::{self, TimeOfDay, VehicleMention, VinMention};
 use crate::speak;
@@ -15,18 +15,23 @@ use crate::tools::{AddVehicleArgs, DayPart, RegisterCustomerArgs, SlotView, Tool
 impl RuleDialogue {
     /// Takes a day or time said in `text` as the booking's new preference; a time alone
     /// stays on the day of the `offered` slot. False when `text` names neither.
-    pub(super) fn retime(&mut self, ctx: &CallerContext, text: &str, offered: &SlotView) -> bool {
+    pub(super) fn retime(
+        &mut self,
+        ctx: &mut CallerContext,
+        text: &str,
+        offered: &SlotView,
+    ) -> bool {
         let Some((date, time)) = other_time(ctx, text, offered) else {
             return false;
         };
-        self.draft.date = Some(date);
-        self.draft.time = Some(time);
+        ctx.frame_mut().date = Some(date);
+        ctx.frame_mut().time = Some(time);
         true
     }
 
     /// A valid VIN in `text` for the vehicle being booked, which has none on file: kept in
-    /// `self.vin` until the booking is confirmed. Returns what to say about it.
-    pub(super) fn late_vin(&mut self, ctx: &CallerContext, text: &str) -> Option<String> {
+    /// the frame until the booking is confirmed. Returns what to say about it.
+    pub(super) fn late_vin(&mut self, ctx: &mut CallerContext, text: &str) -> Option<String> {
         if !self.booking || ctx.vehicle().is_none_or(|v| v.vin.is_some()) {
             return None;
         }
@@ -34,16 +39,16 @@ impl RuleDialogue {
             return None;
         };
         let note = format!("Thanks, I've noted the VIN ending in {}.", vin_tail(&v));
-        self.vin = Some(v);
+        ctx.frame_mut().vin = Some(v);
         Some(note)
     }
 
     pub(super) fn booking_summary(&self, ctx: &CallerContext, slot: &SlotView) -> String {
-        let names: Vec<String> = self
-            .draft
+        let names: Vec<String> = ctx
+            .frame()
             .service
             .iter()
-            .chain(&self.draft.more)
+            .chain(&ctx.frame().more)
             .map(|s| s.name.clone())
             .collect();
         let service = if names.is_empty() {
@@ -56,7 +61,8 @@ impl RuleDialogue {
         } else {
             ("it", "")
         };
-        let vin = self
+        let vin = ctx
+            .frame()
             .vin
             .as_ref()
             .map(|v| format!(" (VIN ending in {})", vin_tail(v)))
@@ -94,13 +100,10 @@ impl RuleDialogue {
         }
     }
 
-    /// Reads service, vehicle, day and time from `text` into the draft (keeping what was
-    /// already known when the text does not say).
-    pub(super) fn merge(&mut self, ctx: &CallerContext, text: &str) {
-        if let Some(n) = nlu::name(text, false) {
-            self.draft.name = Some(n);
-        }
-        // "No VIN on me" said up front: the VIN question is not asked.
+    /// Reads what `text` says into the call's frame ([`CallerContext::hear`]); "no VIN on
+    /// me" said up front means the VIN question is not asked.
+    pub(super) fn merge(&mut self, ctx: &mut CallerContext, text: &str) {
+        ctx.hear(text);
         if [
             "no vin",
             "don't have the vin",
@@ -111,47 +114,6 @@ impl RuleDialogue {
         .any(|p| text.to_lowercase().contains(p))
         {
             self.vin_asks = self.vin_asks.max(1);
-        }
-        // A VIN volunteered with other facts: its check digit vouches for it.
-        if self.vin.is_none()
-            && let Some(VinMention::Valid(v)) = nlu::vin(text)
-        {
-            self.vin = Some(v);
-        }
-        // Services named for this visit, not one the caller says they already have.
-        let named = nlu::services(text, ctx.config());
-        if let Some((first, more)) = named.split_first() {
-            self.draft.service = Some((*first).clone());
-            if !more.is_empty() {
-                self.draft.more = more.iter().map(|s| (*s).clone()).collect();
-            }
-        } else if self.draft.service.is_none()
-            && nlu::describes_problem(text)
-            && let Some(s) = ctx.config().service("diagnostic")
-        {
-            // "Can someone look at a grinding noise?" is a service request: a diagnosis.
-            self.draft.service = Some(s.clone());
-        }
-        let v = nlu::vehicle(text);
-        if v.year.is_some() {
-            self.draft.vehicle.year = v.year;
-        }
-        if v.make.is_some() {
-            self.draft.vehicle.make = v.make;
-        }
-        if v.model.is_some() {
-            self.draft.vehicle.model = v.model;
-        }
-        let mut w = nlu::when(text, ctx.today());
-        if w.time.is_none() && only_a_time(text) {
-            // "Nine thirty", "eleven works for me": a clock time said on its own.
-            w.time = offered_time(text, ctx).map(TimeOfDay::At);
-        }
-        if w.date.is_some() {
-            self.draft.date = w.date;
-        }
-        if w.time.is_some() {
-            self.draft.time = w.time;
         }
     }
 
@@ -186,7 +148,7 @@ impl RuleDialogue {
     ) -> Lines {
         if ctx.customer().is_none()
             && ctx.caller().is_some()
-            && let Some(name) = self.draft.name.take()
+            && let Some(name) = ctx.frame_mut().name.take()
         {
             match ctx
                 .register_customer(RegisterCustomerArgs { name: name.clone() })
@@ -212,7 +174,7 @@ impl RuleDialogue {
         }
         if ctx.vehicle().is_none() {
             let vehicles = ctx.vehicles().await.unwrap_or_default();
-            let v = self.draft.vehicle.clone();
+            let v = ctx.frame().vehicle.clone();
             if let Some(own) = vehicles.iter().find(|o| {
                 v.model
                     .as_ref()
@@ -226,14 +188,14 @@ impl RuleDialogue {
             } else if let (Some(year), Some(make), Some(model)) =
                 (v.year, v.make.clone(), v.model.clone())
             {
-                if self.vin.is_none() && self.vin_asks == 0 {
+                if ctx.frame().vin.is_none() && self.vin_asks == 0 {
                     // Asked once; the caller may read it or go on without.
                     self.vin_asks = 1;
                     self.stage = Stage::AskVin;
                     lines.push(self.question(ctx));
                     return lines;
                 }
-                let vin = self.vin.take().map(|v| v.to_string());
+                let vin = ctx.frame_mut().vin.take().map(|v| v.to_string());
                 match ctx
                     .add_vehicle(AddVehicleArgs {
                         year,
@@ -245,7 +207,7 @@ impl RuleDialogue {
                 {
                     Ok(_) => {}
                     Err(e) => {
-                        self.draft.vehicle = VehicleMention::default();
+                        ctx.frame_mut().vehicle = VehicleMention::default();
                         self.stage = Stage::AskVehicle;
                         lines.push(format!("Sorry, {e}."));
                         lines.push(self.question(ctx));
@@ -260,7 +222,7 @@ impl RuleDialogue {
                         "Is this for your {}?",
                         speak::join_or(&names, "or")
                     ));
-                } else if v.make.is_some() || self.vin.is_some() {
+                } else if v.make.is_some() || ctx.frame().vin.is_some() {
                     let have = [v.year.map(|y| y.to_string()), v.make.clone()]
                         .into_iter()
                         .flatten()
@@ -278,12 +240,12 @@ impl RuleDialogue {
                 return lines;
             }
         }
-        let Some(service) = self.draft.service.clone() else {
+        let Some(service) = ctx.frame().service.clone() else {
             self.stage = Stage::AskService;
             lines.push(self.question(ctx));
             return lines;
         };
-        if self.draft.date.is_none() && self.draft.time.is_none() {
+        if ctx.frame().date.is_none() && ctx.frame().time.is_none() {
             self.stage = Stage::AskWhen;
             lines.push(format!(
                 "Got it, {} for your {}.",
@@ -293,9 +255,9 @@ impl RuleDialogue {
             lines.push(self.question(ctx));
             return lines;
         }
-        if let Some(day) = self.draft.date.filter(|d| *d < ctx.today()) {
-            self.draft.date = None;
-            self.draft.time = None;
+        if let Some(day) = ctx.frame().date.filter(|d| *d < ctx.today()) {
+            ctx.frame_mut().date = None;
+            ctx.frame_mut().time = None;
             self.stage = Stage::AskWhen;
             lines.push(format!(
                 "{} has already gone by, so I can't book it then.",
@@ -304,12 +266,12 @@ impl RuleDialogue {
             lines.push(self.question(ctx));
             return lines;
         }
-        let (part, near) = preference(self.draft.time);
-        let from = self.draft.date.unwrap_or_else(|| ctx.today());
+        let (part, near) = preference(ctx.frame().time);
+        let from = ctx.frame().date.unwrap_or_else(|| ctx.today());
         match ctx.slots(&service, from, part, near).await {
             Ok(slots) if slots.is_empty() => {
-                self.draft.date = None;
-                self.draft.time = None;
+                ctx.frame_mut().date = None;
+                ctx.frame_mut().time = None;
                 self.stage = Stage::AskWhen;
                 lines.push(
                     "I'm sorry, I don't have anything open then in the next two weeks.".into(),
@@ -322,8 +284,8 @@ impl RuleDialogue {
                     slots
                         .iter()
                         .any(|s| s.at.with_timezone(&ctx.tz()).time() == n)
-                        && self
-                            .draft
+                        && ctx
+                            .frame()
                             .date
                             .is_none_or(|d| slots[0].at.with_timezone(&ctx.tz()).date_naive() == d)
                 });
@@ -338,7 +300,7 @@ impl RuleDialogue {
                     self.stage = Stage::ConfirmBooking(slot);
                 } else {
                     let first_day = slots[0].at.with_timezone(&ctx.tz()).date_naive();
-                    let wanted = self.draft.date.unwrap_or(first_day);
+                    let wanted = ctx.frame().date.unwrap_or(first_day);
                     lines.extend(unavailable_note(ctx, wanted, near, first_day));
                     self.stage = Stage::ChooseSlot(slots);
                     lines.push(self.question(ctx));
@@ -372,13 +334,13 @@ impl RuleDialogue {
     }
 
     pub(super) async fn book(&mut self, ctx: &mut CallerContext, slot: SlotView) -> Lines {
-        let Some(service) = self.draft.service.clone() else {
+        let Some(service) = ctx.frame().service.clone() else {
             self.stage = Stage::AskService;
             return vec![self.question(ctx)];
         };
         // A VIN read out after the vehicle was added, confirmed with the read-back.
         let mut vin_failed = false;
-        if let (Some(vin), Some(v)) = (self.vin.take(), ctx.vehicle().cloned()) {
+        if let (Some(vin), Some(v)) = (ctx.frame_mut().vin.take(), ctx.vehicle().cloned()) {
             let args = AddVehicleArgs {
                 year: v.year,
                 make: v.make,
@@ -389,7 +351,7 @@ impl RuleDialogue {
             vin_failed = ctx.add_vehicle(args).await.is_err();
         }
         match ctx
-            .book(&service, slot.at, None, self.draft.notes.clone())
+            .book(&service, slot.at, None, ctx.frame().notes.clone())
             .await
         {
             Ok(v) => {
@@ -413,8 +375,8 @@ impl RuleDialogue {
                     }
                 };
                 let mut next = on_grid(slot.at + minutes(&service));
-                for more in std::mem::take(&mut self.draft.more) {
-                    match ctx.book(&more, next, None, self.draft.notes.clone()).await {
+                for more in std::mem::take(&mut ctx.frame_mut().more) {
+                    match ctx.book(&more, next, None, ctx.frame().notes.clone()).await {
                         Ok(_) => {
                             lines.push(format!(
                                 "And the {} right after, at {}.",
@@ -431,7 +393,7 @@ impl RuleDialogue {
                 }
                 self.stage = Stage::Open;
                 self.booking = false;
-                self.draft = Draft::default();
+                *ctx.frame_mut() = crate::frame::Frame::default();
                 lines.push("Is there anything else I can help with?".into());
                 lines
             }
@@ -470,7 +432,7 @@ pub(super) fn choose(
     if let Some(i) = nlu::position(text, slots.len()) {
         return slots.get(i).cloned();
     }
-    if let Some(at) = offered_time(text, ctx) {
+    if let Some(at) = nlu::clock_time(text, ctx.today()) {
         let tz = ctx.tz();
         // "2:30" may have been read as 14:30 or 2:30; match either half of the day.
         return slots
@@ -521,7 +483,7 @@ pub(super) fn asked_instead(
     ctx: &CallerContext,
 ) -> Option<(Option<chrono::NaiveDate>, Option<TimeOfDay>)> {
     let w = nlu::when(text, ctx.today());
-    let at = offered_time(text, ctx).map(TimeOfDay::At);
+    let at = nlu::clock_time(text, ctx.today()).map(TimeOfDay::At);
     if w.date.is_none() && w.time.is_none() && at.is_none() {
         return None;
     }
@@ -548,7 +510,7 @@ pub(super) fn other_time(
     let mut new = nlu::when(text, ctx.today());
     if new.time.is_none() {
         // A bare time while a time is on the table.
-        new.time = offered_time(text, ctx).map(TimeOfDay::At);
+        new.time = nlu::clock_time(text, ctx.today()).map(TimeOfDay::At);
     }
     if new.date.is_none() && new.time.is_none() {
         return None;
@@ -571,51 +533,6 @@ pub(super) fn other_time(
         _ => TimeOfDay::At(offered.time()),
     };
     Some((date, time))
-}
-
-/// Whether `text` says nothing but a clock time, give or take a few words of assent ("nine
-/// thirty", "eleven works for me", "10 am please").
-fn only_a_time(text: &str) -> bool {
-    const ASIDE: &[&str] = &[
-        "works", "for", "me", "is", "good", "fine", "great", "uh", "um", "please", "that", "at",
-        "around", "maybe", "say", "o'clock", "am", "pm", "would", "be", "ok", "okay", "oh",
-    ];
-    let t = nlu::tokens(text);
-    let clock = |w: &str| {
-        w.starts_with(|c: char| c.is_ascii_digit()) || otto_core::numbers::cardinal(w).is_some()
-    };
-    t.iter().any(|w| clock(w)) && t.iter().all(|w| clock(w) || ASIDE.contains(&w.as_str()))
-}
-
-/// A clock time said while times are on offer, where a bare "ten thirty" or "9:30" means a
-/// time even without "at".
-pub(super) fn offered_time(text: &str, ctx: &CallerContext) -> Option<NaiveTime> {
-    let read = |t: &str| match nlu::when(t, ctx.today()).time {
-        Some(TimeOfDay::At(at)) => Some(at),
-        _ => None,
-    };
-    if let Some(at) = read(text) {
-        return Some(at);
-    }
-    // The last clock-like words: "actually make it 10" → "at 10", "ten thirty" → "at ten
-    // thirty".
-    let t = nlu::tokens(text);
-    // "one" is a clock time only as "one thirty" or "one pm", never in "the first one".
-    let hour = |i: usize| {
-        let w = t[i].as_str();
-        let next = t.get(i + 1).map(String::as_str);
-        let one_ok = w != "one"
-            || matches!(next, Some("am" | "pm"))
-            || next
-                .and_then(otto_core::numbers::cardinal)
-                .is_some_and(|m| m >= 10);
-        one_ok
-            && (w.starts_with(|c: char| c.is_ascii_digit())
-                || otto_core::numbers::cardinal(w).is_some_and(|n| (1..=12).contains(&n)))
-    };
-    let i = (0..t.len()).rev().find(|&i| hour(i))?;
-    let start = if i > 0 && hour(i - 1) { i - 1 } else { i };
-    read(&format!("at {}", t[start..].join(" ")))
 }
 
 /// Why the wanted day or time is not among the offers, when it is not: the shop is closed

@@ -254,7 +254,7 @@ pub(super) fn pick_appointment(
         keep(&mut left, &|a| a.start.with_timezone(&tz).date_naive() == d);
     }
     // "My nine thirty": by its start time, last, as a bare number may be something else.
-    if let Some(at) = super::booking::offered_time(text, ctx) {
+    if let Some(at) = nlu::clock_time(text, ctx.today()) {
         keep(&mut left, &|a| a.start.with_timezone(&tz).time() == at);
     }
     match left.as_slice() {

@@ -19,16 +19,14 @@ mod booking;
 mod manage;
 mod questions;
 
-use chrono::NaiveDate;
 use otto_core::domain::Vin;
 use otto_core::engine::ReplyInput;
 use otto_core::records::Appointment;
-use otto_core::shop::ServiceDef;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::CallerContext;
 use crate::dialogue::{Dialogue, DialogueError, ReplyEvent, ReplySink, say};
-use crate::nlu::{self, Intent, TimeOfDay, VehicleMention, VinMention};
+use crate::nlu::{self, Intent, VinMention};
 use crate::speak;
 use crate::tools::{NoArgs, SlotView, TakeMessageArgs, ToolError};
 use booking::{asked_instead, pick_offer};
@@ -71,30 +69,13 @@ enum Stage {
     Ended,
 }
 
-/// What a booking in progress has collected.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Draft {
-    service: Option<ServiceDef>,
-    /// More services for the same visit, booked back to back after `service`.
-    more: Vec<ServiceDef>,
-    date: Option<NaiveDate>,
-    time: Option<TimeOfDay>,
-    vehicle: VehicleMention,
-    notes: Option<String>,
-    /// A name the caller volunteered ("my name is …") before being asked.
-    name: Option<String>,
-}
-
 /// The rule-based dialogue. Create one per conversation with [`RuleDialogue::new`].
 #[derive(Debug)]
 pub struct RuleDialogue {
     stage: Stage,
     booking: bool,
-    draft: Draft,
     misunderstood: u32,
     greeted: bool,
-    /// A VIN the caller confirmed, stored with the vehicle once it is complete.
-    vin: Option<Vin>,
     /// Times Otto asked for the VIN of a new vehicle (at most twice: once, and once more
     /// when the first reading did not check out).
     vin_asks: u8,
@@ -115,10 +96,8 @@ impl RuleDialogue {
         Self {
             stage: Stage::Open,
             booking: false,
-            draft: Draft::default(),
             misunderstood: 0,
             greeted: false,
-            vin: None,
             vin_asks: 0,
         }
     }
@@ -148,6 +127,15 @@ impl RuleDialogue {
             // Taking over from another brain: identify quietly.
             self.greeted = true;
             let _ = ctx.lookup_caller(NoArgs {}).await;
+            // A booking it was collecting goes on from the frame, asking for nothing said.
+            if ctx.frame().service.is_some()
+                && matches!(nlu::intent(text), None | Some(Intent::Book))
+            {
+                self.booking = true;
+                self.merge(ctx, text);
+                self.pick_own_vehicle(ctx, text).await;
+                return self.advance_booking(ctx, Vec::new()).await;
+            }
         }
         if self.stage == Stage::Ended {
             return vec!["Goodbye!".into()];
@@ -280,11 +268,11 @@ impl RuleDialogue {
                 Some(true) => {
                     let vin = vin.clone();
                     let info = vin.decode_offline();
-                    self.draft.vehicle.year = self.draft.vehicle.year.or(info.model_year);
-                    if self.draft.vehicle.make.is_none() {
-                        self.draft.vehicle.make = info.make.map(String::from);
+                    ctx.frame_mut().vehicle.year = ctx.frame().vehicle.year.or(info.model_year);
+                    if ctx.frame().vehicle.make.is_none() {
+                        ctx.frame_mut().vehicle.make = info.make.map(String::from);
                     }
-                    self.vin = Some(vin);
+                    ctx.frame_mut().vin = Some(vin);
                     self.stage = Stage::AskVehicle;
                     Some(self.advance_booking(ctx, vec!["Thanks.".into()]).await)
                 }
@@ -302,8 +290,8 @@ impl RuleDialogue {
                 }
                 (Some(true), slot) => Some(self.book(ctx, slot).await),
                 (Some(false), _) => {
-                    self.draft.date = None;
-                    self.draft.time = None;
+                    ctx.frame_mut().date = None;
+                    ctx.frame_mut().time = None;
                     self.stage = Stage::AskWhen;
                     Some(vec![
                         "No problem. What day and time would suit you better?".into(),
@@ -395,8 +383,8 @@ impl RuleDialogue {
             Stage::ChooseSlot(slots) => {
                 let Some(pick) = pick_offer(text, slots, ctx, yn) else {
                     let (date, time) = asked_instead(text, slots, ctx)?;
-                    self.draft.date = date;
-                    self.draft.time = time;
+                    ctx.frame_mut().date = date;
+                    ctx.frame_mut().time = time;
                     return Some(self.advance_booking(ctx, Vec::new()).await);
                 };
                 self.stage = Stage::ConfirmBooking(pick.clone());
@@ -527,7 +515,7 @@ impl RuleDialogue {
                     return None; // keep collecting; entities are read below
                 }
                 self.booking = true;
-                self.draft = Draft::default();
+                *ctx.frame_mut() = crate::frame::Frame::default();
                 self.merge(ctx, text);
                 self.pick_own_vehicle(ctx, text).await;
                 Some(self.advance_booking(ctx, Vec::new()).await)
@@ -560,10 +548,10 @@ impl RuleDialogue {
                 let Some(name) = nlu::name(text, true) else {
                     // "Next Friday" instead of a name: kept for the booking; the name still
                     // asked.
-                    let before = (self.draft.clone(), self.vin.clone());
+                    let before = (ctx.frame().clone(), ctx.frame().vin.clone());
                     self.merge(ctx, text);
-                    self.draft.name = None;
-                    if (self.draft.clone(), self.vin.clone()) == before {
+                    ctx.frame_mut().name = None;
+                    if (ctx.frame().clone(), ctx.frame().vin.clone()) == before {
                         return None;
                     }
                     return Some(vec!["Got it.".into(), self.question(ctx)]);
@@ -572,8 +560,8 @@ impl RuleDialogue {
                 Some(self.register(ctx, &name).await)
             }
             Stage::AskVehicle | Stage::AskService | Stage::AskWhen | Stage::ChooseSlot(_) => {
-                let before = self.draft.clone();
-                let vin_before = self.vin.clone();
+                let before = ctx.frame().clone();
+                let vin_before = ctx.frame().vin.clone();
                 // What else the line says ("a 2003 Accord, the VIN is …") is kept either way.
                 self.merge(ctx, text);
                 if let Some(lines) = self.vin_heard(text) {
@@ -581,7 +569,7 @@ impl RuleDialogue {
                 }
                 // One of their vehicles, by any name ("the twenty twenty one").
                 let picked = self.pick_own_vehicle(ctx, text).await;
-                if self.draft == before && self.vin == vin_before && !picked {
+                if *ctx.frame() == before && ctx.frame().vin == vin_before && !picked {
                     return None;
                 }
                 if matches!(self.stage, Stage::ChooseSlot(_)) {
@@ -645,7 +633,7 @@ impl RuleDialogue {
                             "Thanks, I've noted the VIN ending in {}.",
                             booking::vin_tail(&v)
                         );
-                        self.vin = Some(v);
+                        ctx.frame_mut().vin = Some(v);
                         vec![note]
                     }
                     Some(VinMention::Invalid { .. } | VinMention::Incomplete(_))

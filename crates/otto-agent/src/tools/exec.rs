@@ -512,7 +512,10 @@ impl CallerContext {
             Some(n) => Some(clean_text(n, "notes", 500)?),
             None => None,
         };
-        self.book(&service, start, a.vehicle_id, notes).await
+        let view = self.book(&service, start, a.vehicle_id, notes).await?;
+        // What the caller asked for is booked: nothing is left in the frame to resume.
+        *self.frame_mut() = crate::frame::Frame::default();
+        Ok(view)
     }
 
     /// The bound customer's active appointments that have not ended (including a job under
