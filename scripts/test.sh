@@ -10,13 +10,12 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 cargo run --quiet -p otto -- models fetch
 cargo test --workspace --all-features
-# The dialogue scenario suite (evals/). The generated scenarios: at least 95 % complete, with
-# no wrong write and no leak. The held-out scenarios written by hand by another writer: no
-# leak, and no less than the success measured when the suite last changed (README); the same
-# for the hand-written development scenarios (evals/written/).
-cargo run --quiet -p otto -- --config otto.example.toml eval evals/generated/*.jsonl \
+# The dialogue scenario suite (evals/): the whole suite at least 95 % complete with no wrong
+# write and no leak (issue #9's bar); each hand-written set (held out, development, and the
+# fourth writer's) at least 90 %, with no wrong write and no leak.
+cargo run --quiet -p otto -- --config otto.example.toml eval evals/*/*.jsonl \
   --min-success 95 --max-wrong-writes 0 --max-leaks 0
-cargo run --quiet -p otto -- --config otto.example.toml eval evals/holdout/*.jsonl \
-  --min-success 80 --max-leaks 0
-cargo run --quiet -p otto -- --config otto.example.toml eval evals/written/*.jsonl \
-  --min-success 80 --max-leaks 0
+for set in holdout written unseen; do
+  cargo run --quiet -p otto -- --config otto.example.toml eval "evals/$set/"*.jsonl \
+    --min-success 90 --max-wrong-writes 0 --max-leaks 0
+done

@@ -188,7 +188,7 @@ class Gen:
 
     def scenario(self, category, style, now, caller, customers, appointments, lines, expect):
         self.n += 1
-        prefix = "" if self.voice == "dev" else "ho-"
+        prefix = "" if self.voice == "dev" else "gh-"
         return {
             "id": f"{prefix}{category}-{self.n:03d}", "category": category, "style": style,
             "now": now, "caller": caller, "customers": customers,
