@@ -387,12 +387,24 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("models").join("ggml-tiny.en.bin"))
     }
 
-    /// The effective tree as TOML, with every secret replaced by `"[redacted]"` and passwords in
-    /// URLs masked.
+    /// The effective tree as TOML, with every secret replaced by `"[redacted]"` and the
+    /// password of every URL in it masked (database, Redis, vendor base URLs).
     pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
-        shown.database_url = redact_url_password(&self.database_url());
-        Ok(toml::to_string_pretty(&shown)?)
+        shown.database_url = self.database_url();
+        let mut tree = toml::Value::try_from(&shown)?;
+        mask_urls(&mut tree);
+        Ok(toml::to_string_pretty(&tree)?)
+    }
+}
+
+/// Masks the password of every URL string in `v`, however deep ([`redact_url_password`]).
+fn mask_urls(v: &mut toml::Value) {
+    match v {
+        toml::Value::String(s) if s.contains("://") => *s = redact_url_password(s),
+        toml::Value::Array(items) => items.iter_mut().for_each(mask_urls),
+        toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| mask_urls(v)),
+        _ => {}
     }
 }
 
@@ -440,7 +452,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
                 "otto.toml",
-                "database_url = \"postgres://otto:hunter2@db:5432/otto\"\n[shop]\nbays = 4\nname = \"Bob's Garage\"\n",
+                "database_url = \"postgres://otto:hunter2@db:5432/otto\"\nredis_url = \"redis://:sw0rdfish@cache:6379/0\"\n[shop]\nbays = 4\nname = \"Bob's Garage\"\n",
             )?;
             jail.set_env("OTTO_SHOP__BAYS", "3");
             jail.set_env(
@@ -452,6 +464,11 @@ mod tests {
             assert_eq!(c.shop.name, "Bob's Garage", "file wins over defaults");
             let shown = c.to_redacted_toml().map_err(|e| e.to_string())?;
             assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(
+                !shown.contains("sw0rdfish"),
+                "the Redis password too: {shown}"
+            );
+            assert!(shown.contains("redis://:***@cache:6379/0"), "{shown}");
             assert!(
                 shown.contains("postgres://otto:***@db:5432/otto"),
                 "{shown}"
