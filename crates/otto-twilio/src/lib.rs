@@ -8,6 +8,7 @@
 //! - [`media`]: Media Streams WebSocket messages in both directions (§d).
 //! - [`rest`]: the REST client: update, hang up or create calls, send SMS (§e).
 //! - [`sim`]: a call simulator that behaves like Twilio towards a running Otto server.
+//! - [`stream_token`]: Otto's per-call tokens binding a media socket to its call.
 //!
 //! Everything received from outside (webhook forms, WebSocket messages, REST responses) is
 //! validated and turned into [`TwilioError`] on bad input; nothing here panics on input.
@@ -18,6 +19,7 @@ pub mod rest;
 pub mod sid;
 pub mod signature;
 pub mod sim;
+pub mod stream_token;
 pub mod twiml;
 pub mod webhook;
 

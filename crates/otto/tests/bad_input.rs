@@ -15,6 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use otto_twilio::media::{FromTwilio, MULAW_ENCODING, Media, MediaFormat, Start, Track};
 use otto_twilio::signature::{SIGNATURE_HEADER, sign};
 use otto_twilio::sim::{CallerAudio, SimEvent, run_call};
+use otto_twilio::stream_token::{self, StreamTokens};
 use otto_twilio::{CallSid, StreamSid};
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -138,7 +139,30 @@ async fn send(socket: &mut Socket, message: &FromTwilio) {
     socket.send(Message::text(text)).await.unwrap();
 }
 
+/// Twilio's `start` for a call from Jordan, with the token Otto's webhook issues for it.
 fn start_message(app: &TestApp, stream_sid: &StreamSid, call_sid: &CallSid) -> FromTwilio {
+    let token = StreamTokens::new(AUTH_TOKEN.as_bytes()).issue(
+        call_sid.as_str(),
+        JORDAN,
+        "+15555550100",
+        chrono::Utc::now().timestamp(),
+    );
+    start_from(app, stream_sid, call_sid, JORDAN, Some(token))
+}
+
+/// Twilio's `start` claiming the caller `from`, carrying `token` (none when `None`).
+fn start_from(
+    app: &TestApp,
+    stream_sid: &StreamSid,
+    call_sid: &CallSid,
+    from: &str,
+    token: Option<String>,
+) -> FromTwilio {
+    let mut params = vec![
+        ("from".to_string(), from.to_string()),
+        ("to".to_string(), "+15555550100".to_string()),
+    ];
+    params.extend(token.map(|t| (stream_token::PARAMETER.to_string(), t)));
     FromTwilio::Start {
         sequence_number: 2,
         stream_sid: stream_sid.clone(),
@@ -146,12 +170,7 @@ fn start_message(app: &TestApp, stream_sid: &StreamSid, call_sid: &CallSid) -> F
             account_sid: app.account_sid.clone(),
             call_sid: call_sid.clone(),
             tracks: vec![Track::Inbound],
-            custom_parameters: [
-                ("from".to_string(), JORDAN.to_string()),
-                ("to".to_string(), "+15555550100".to_string()),
-            ]
-            .into_iter()
-            .collect(),
+            custom_parameters: params.into_iter().collect(),
             media_format: MediaFormat {
                 encoding: MULAW_ENCODING.into(),
                 sample_rate_hz: 8000,
@@ -513,4 +532,65 @@ async fn garbage_on_the_media_socket_is_survived_and_the_next_call_works() {
         "{record}"
     );
     app.server.shutdown().await.unwrap();
+}
+
+/// A captured upgrade signature opens a socket, but a `start` is believed only with the token
+/// Otto's webhook issued for that call, caller and callee: a forged caller is not bound to
+/// another customer, and no call starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_start_is_not_bound_to_another_customer() {
+    let dg = Deepgram::start().await;
+    let app = spawn_app(|c| dg.apply(c)).await;
+    let call_sid = CallSid::random();
+    assert_eq!(
+        post_signed(&app, "/twilio/voice", &incoming_call(&app, &call_sid)).await,
+        StatusCode::OK
+    );
+    // Jordan's real token, with someone else's number put in `from`; then no token at all;
+    // then a token for another call.
+    let jordan = StreamTokens::new(AUTH_TOKEN.as_bytes()).issue(
+        call_sid.as_str(),
+        JORDAN,
+        "+15555550100",
+        chrono::Utc::now().timestamp(),
+    );
+    let other_call = StreamTokens::new(AUTH_TOKEN.as_bytes()).issue(
+        CallSid::random().as_str(),
+        JORDAN,
+        "+15555550100",
+        chrono::Utc::now().timestamp(),
+    );
+    let forgeries = [
+        ("+15555550199", Some(jordan)),
+        (JORDAN, None),
+        (JORDAN, Some(other_call)),
+    ];
+    for (from, token) in forgeries {
+        let mut socket = open_signed_media(&app).await;
+        let stream_sid = StreamSid::random();
+        send(
+            &mut socket,
+            &start_from(&app, &stream_sid, &call_sid, from, token),
+        )
+        .await;
+        assert!(
+            closed_by_server(&mut socket, Duration::from_secs(10)).await,
+            "a forged start from {from} is closed"
+        );
+    }
+    assert!(
+        dg.stt.connections().is_empty(),
+        "no call started for a forged start"
+    );
+    // The genuine start still works.
+    let mut socket = open_signed_media(&app).await;
+    send(
+        &mut socket,
+        &start_message(&app, &StreamSid::random(), &call_sid),
+    )
+    .await;
+    assert!(
+        !closed_by_server(&mut socket, Duration::from_millis(500)).await,
+        "the genuine start opens the call"
+    );
 }

@@ -25,6 +25,8 @@ use otto_shop::{CallRecorder, Shop, SystemClock};
 use otto_speech::stt::local::{LocalStt, LocalSttConfig};
 use otto_speech::tts::local::{LocalTts, LocalTtsConfig};
 use otto_twilio::rest::RestClient;
+use otto_twilio::stream_token::StreamTokens;
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::sessions::Sessions;
@@ -46,6 +48,10 @@ pub struct CallServices {
     pub engine: EngineConfig,
     /// This instance's name in live-call sessions.
     pub instance: String,
+    /// Issues and checks the per-call stream tokens: keyed with the Twilio auth token (shared
+    /// by every instance on the account), or with a random key when Twilio is not configured
+    /// (one instance, calls from `otto call`).
+    pub stream_tokens: StreamTokens,
 }
 
 impl CallServices {
@@ -113,6 +119,10 @@ impl CallServices {
             sessions,
             engine: config.call.engine(),
             instance: config.server.instance.clone(),
+            stream_tokens: match &config.twilio {
+                Some(t) => StreamTokens::new(t.auth_token.expose_secret().as_bytes()),
+                None => StreamTokens::new(&rand::random::<[u8; 32]>()),
+            },
         })
     }
 }

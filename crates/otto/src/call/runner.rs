@@ -31,6 +31,7 @@ use otto_shop::CallLog;
 use otto_store::NewTurn;
 use otto_twilio::media::{FromTwilio, Start};
 use otto_twilio::rest::CallUpdate;
+use otto_twilio::stream_token;
 use otto_twilio::twiml::{Dial, Response};
 use otto_twilio::{CallSid, StreamSid};
 use tokio::sync::mpsc;
@@ -62,6 +63,8 @@ pub enum CallError {
     Conversation(#[from] otto_agent::ConversationError),
     #[error("speech engine: {0}")]
     Speech(#[from] otto_core::speech::SpeechError),
+    #[error("media stream refused: {0}")]
+    Token(#[from] otto_twilio::stream_token::TokenError),
 }
 
 /// A command for the dialogue task.
@@ -99,6 +102,7 @@ pub async fn run(services: Arc<CallServices>, socket: WebSocket, shutdown: Cance
         let writer_task = tokio::spawn(writer);
         match Call::open(services, &stream_sid, &start, outbound).await {
             Ok(call) => call.run(stream, stream_sid, shutdown).await,
+            Err(e @ CallError::Token(_)) => warn!(error = %e, "forged or stale stream closed"),
             Err(e) => {
                 m::provider_error("call_setup");
                 warn!(error = %e, "call could not start");
@@ -192,9 +196,19 @@ impl Call {
         outbound: Outbound,
     ) -> Result<Self, CallError> {
         let params = &start.custom_parameters;
-        let caller = params.get("from").and_then(|f| PhoneNumber::parse(f).ok());
-        let to = params.get("to").cloned().unwrap_or_default();
         let call_sid = start.call_sid.clone();
+        let from = params.get("from").map_or("", String::as_str);
+        let to = params.get("to").cloned().unwrap_or_default();
+        // Nothing in `start` is trusted before its token shows our webhook answered this
+        // call, for this caller and callee.
+        services.stream_tokens.verify(
+            params.get(stream_token::PARAMETER).map(String::as_str),
+            call_sid.as_str(),
+            from,
+            &to,
+            Utc::now().timestamp(),
+        )?;
+        let caller = PhoneNumber::parse(from).ok();
         info!(stream_sid = %stream_sid.as_str(), caller = %Pii(caller.as_ref().map_or("", |p| p.as_str())), "call started");
 
         let shop = &services.shop;

@@ -5,7 +5,8 @@
 //! webhooks over the public URL and their form parameters, the media upgrade over the exact
 //! `wss://` stream URL we put in the TwiML. A bad signature gets 403 and a log line.
 //! Call data reaches the media socket as `<Parameter>`s, because Twilio drops query strings
-//! from stream URLs.
+//! from stream URLs; a per-call token among them ([`otto_twilio::stream_token`]) binds the
+//! socket to its call, caller and callee, since the upgrade's signature covers only the URL.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use otto_core::records::CallDirection;
 use otto_shop::CallOutcome;
 use otto_twilio::media::MAX_MESSAGE_BYTES;
 use otto_twilio::signature::SIGNATURE_HEADER;
+use otto_twilio::stream_token;
 use otto_twilio::twiml::{self, Say, Stream};
 use otto_twilio::webhook::{IncomingCall, Party, StatusCallback, parse_form};
 use tracing::{info, warn};
@@ -122,7 +124,16 @@ pub async fn voice(
         }
         return xml(&busy_twiml(shop));
     }
-    let mut stream = Stream::new(state.stream_url()).parameter("to", to);
+    // The token binds the socket Twilio opens next to this call, caller and callee.
+    let token = state.calls.stream_tokens.issue(
+        call_sid,
+        from.as_deref().unwrap_or(""),
+        &to,
+        Utc::now().timestamp(),
+    );
+    let mut stream = Stream::new(state.stream_url())
+        .parameter("to", to)
+        .parameter(stream_token::PARAMETER, token);
     if let Some(f) = from {
         stream = stream.parameter("from", f);
     }
