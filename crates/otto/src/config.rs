@@ -138,6 +138,14 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Name of this instance in live-call sessions. Default: the host name.
     pub instance: String,
+    /// Serve `GET /chat`, a text conversation as any caller (for staff trying the dialogue).
+    /// Default false: without staff sign-in it would let whoever reaches the server act as
+    /// any customer.
+    pub chat: bool,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>`; when unset, it
+    /// answers only requests from loopback addresses. Secret.
+    #[serde(serialize_with = "otto_core::privacy::serialize_redacted_option")]
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 /// Turn-taking and call limits (see `otto_core::engine::EngineConfig`).
@@ -222,6 +230,8 @@ impl Default for ServerConfig {
             max_concurrent_calls: 100,
             shutdown_grace_secs: 30,
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| "otto".into()),
+            chat: false,
+            metrics_token: None,
         }
     }
 }

@@ -5,8 +5,8 @@
 //! ends.
 //!
 //! The caller's identity comes from `from`, so this endpoint lets its user act as any customer:
-//! it is meant for staff. It listens where the server listens (loopback by default); do not
-//! expose it publicly.
+//! it is meant for staff, and served only when `server.chat = true` (off by default, until
+//! staff sign-in guards it).
 
 use std::sync::Arc;
 

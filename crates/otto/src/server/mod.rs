@@ -104,11 +104,14 @@ impl AppState {
 
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.config.server.chat {
+        router = router.route("/chat", get(chat::chat));
+    }
+    router
         .route("/twilio/voice", post(twilio::voice))
         .route("/twilio/status", post(twilio::status))
         .route("/twilio/media", get(twilio::media))
-        .route("/chat", get(chat::chat))
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
@@ -192,10 +195,13 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(signal)
-        .await
-        .context("HTTP server")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .await
+    .context("HTTP server")?;
     // HTTP is down; media sockets live on in their own tasks.
     state.tasks.close();
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);

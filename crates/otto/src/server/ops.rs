@@ -1,13 +1,18 @@
 //! Operations endpoints: `/health` (the process answers), `/ready` (the database and, when
-//! configured, Redis answer within a deadline) and `/metrics` (Prometheus text format).
+//! configured, Redis answer within a deadline) and `/metrics` (Prometheus text format, behind a
+//! bearer token or for loopback peers only).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
 
 use super::AppState;
 
@@ -69,8 +74,35 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text exposition.
-pub async fn metrics() -> Response {
+/// `GET /metrics`: Prometheus text exposition. With `server.metrics_token` set, only for
+/// `Authorization: Bearer <token>` (compared in constant time); without, only for loopback
+/// peers. Anything else gets 401.
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let allowed = match &state.config.server.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| {
+                given
+                    .as_bytes()
+                    .ct_eq(token.expose_secret().as_bytes())
+                    .into()
+            }),
+        None => peer.ip().is_loopback(),
+    };
+    if !allowed {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need a bearer token",
+        )
+            .into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),

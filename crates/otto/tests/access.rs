@@ -1,0 +1,50 @@
+//! Doors that need no staff session: `/metrics` behind a bearer token (or loopback only), and
+//! `/chat` (acting as any caller) switched off unless configured.
+
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+use common::spawn_app;
+
+async fn get(url: &str, bearer: Option<&str>) -> StatusCode {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    req.send().await.unwrap().status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_bearer_token_when_one_is_set() {
+    let open = spawn_app(|_| {}).await;
+    assert_eq!(
+        get(&format!("{}/metrics", open.url()), None).await,
+        StatusCode::OK,
+        "without a token, loopback peers may scrape"
+    );
+    assert_eq!(
+        get(&format!("{}/chat", open.url()), None).await,
+        StatusCode::NOT_FOUND,
+        "/chat is off by default"
+    );
+
+    let locked = spawn_app(|c| {
+        c.server.metrics_token = Some(SecretString::from("s3cret-scrape"));
+        c.server.chat = true;
+    })
+    .await;
+    let metrics = format!("{}/metrics", locked.url());
+    assert_eq!(get(&metrics, None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&metrics, Some("wrong")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&metrics, Some("s3cret-scrape")).await, StatusCode::OK);
+    assert_ne!(
+        get(&format!("{}/chat", locked.url()), None).await,
+        StatusCode::NOT_FOUND,
+        "/chat is served when switched on"
+    );
+}
