@@ -1450,19 +1450,37 @@ async fn a_booking_completes_even_when_the_reply_is_cancelled() {
     assert_eq!(conv.context().outcome(), Some(otto_agent::Outcome::Booked));
 }
 
+/// A brain that answers the greeting and its first `answers` caller turns, then fails.
 #[derive(Debug)]
-struct Broken;
+struct FailsAfter {
+    answers: u32,
+    turns: u32,
+}
+
+impl FailsAfter {
+    fn turns(answers: u32) -> Box<Self> {
+        Box::new(Self { answers, turns: 0 })
+    }
+}
 
 #[async_trait::async_trait]
-impl Dialogue for Broken {
+impl Dialogue for FailsAfter {
     async fn reply(
         &mut self,
         _: &mut CallerContext,
-        _: &ReplyInput,
-        _: &otto_agent::ReplySink,
+        input: &ReplyInput,
+        out: &otto_agent::ReplySink,
         _: &CancellationToken,
     ) -> Result<(), DialogueError> {
-        Err(DialogueError::Failed("model unavailable".into()))
+        if matches!(input, ReplyInput::Caller(_)) {
+            self.turns += 1;
+        }
+        if self.turns > self.answers {
+            return Err(DialogueError::Failed("model unavailable".into()));
+        }
+        out.send(ReplyEvent::Sentence("Sure, what day works?".into()))
+            .await
+            .map_err(|_| DialogueError::Closed)
     }
     fn truncated(&mut self, _: &str) {}
 }
@@ -1472,7 +1490,7 @@ async fn the_rule_based_dialogue_takes_over_when_the_dialogue_fails() {
     let w = World::new().await;
     let mut conv = Conversation::start(
         w.ctx(Some(KNOWN), monday_9am()),
-        Some(Box::new(Broken)),
+        Some(FailsAfter::turns(0)),
         "CA-fallback".into(),
         CallDirection::Inbound,
         "+15555550100".into(),
@@ -1498,40 +1516,12 @@ async fn the_rule_based_dialogue_takes_over_when_the_dialogue_fails() {
     );
 }
 
-/// A brain that answers the greeting and the caller's first turn, then fails.
-#[derive(Debug, Default)]
-struct FailsAfterOneTurn {
-    turns: u32,
-}
-
-#[async_trait::async_trait]
-impl Dialogue for FailsAfterOneTurn {
-    async fn reply(
-        &mut self,
-        _: &mut CallerContext,
-        input: &ReplyInput,
-        out: &otto_agent::ReplySink,
-        _: &CancellationToken,
-    ) -> Result<(), DialogueError> {
-        if matches!(input, ReplyInput::Caller(_)) {
-            self.turns += 1;
-        }
-        if self.turns > 1 {
-            return Err(DialogueError::Failed("model unavailable".into()));
-        }
-        out.send(ReplyEvent::Sentence("Sure, what day works?".into()))
-            .await
-            .map_err(|_| DialogueError::Closed)
-    }
-    fn truncated(&mut self, _: &str) {}
-}
-
 #[tokio::test]
 async fn the_rules_taking_over_mid_booking_keep_what_the_caller_said() {
     let w = World::new().await;
     let mut conv = Conversation::start(
         w.ctx(Some(KNOWN), monday_9am()),
-        Some(Box::new(FailsAfterOneTurn::default())),
+        Some(FailsAfter::turns(1)),
         "CA-takeover".into(),
         CallDirection::Inbound,
         "+15555550100".into(),

@@ -493,19 +493,18 @@ pub fn message_included(text: &str) -> bool {
 }
 
 /// Shop questions asked beside something else in one line ("what have I got scheduled? and
-/// what's your address again?"): the address and the opening hours, by phrases that mean
-/// nothing else.
+/// what's your address again?"): the address (by its intent's phrases) and the opening hours
+/// (by phrases that mean nothing else).
 pub fn side_questions(text: &str) -> Vec<Intent> {
     let t = super::tokens(text);
     let any = |ps: &[&str]| ps.iter().any(|p| super::has_phrase(&t, p));
     let mut out = Vec::new();
-    if any(&[
-        "address",
-        "where are you",
-        "where exactly",
-        "located",
-        "directions",
-    ]) {
+    // Every address phrase means nothing else; the hours phrases below are the narrow ones
+    // ("open" alone also asks for a time to come in).
+    if PATTERNS
+        .iter()
+        .any(|(i, ps)| *i == Intent::Address && any(ps))
+    {
         out.push(Intent::Address);
     }
     if any(&[

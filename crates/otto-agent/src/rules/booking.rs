@@ -38,9 +38,7 @@ impl RuleDialogue {
         let Some(VinMention::Valid(v)) = nlu::vin(text) else {
             return None;
         };
-        let note = format!("Thanks, I've noted the VIN ending in {}.", vin_tail(&v));
-        ctx.frame_mut().vin = Some(v);
-        Some(note)
+        Some(note_vin(ctx, v))
     }
 
     pub(super) fn booking_summary(&self, ctx: &CallerContext, slot: &SlotView) -> String {
@@ -491,6 +489,13 @@ pub(super) fn asked_instead(
         .first()
         .map(|s| s.at.with_timezone(&ctx.tz()).date_naive());
     Some((w.date.or(offered_day), w.time.or(at)))
+}
+
+/// Keeps the VIN `v` in the frame until the booking is confirmed; returns what to say.
+pub(super) fn note_vin(ctx: &mut CallerContext, v: Vin) -> String {
+    let note = format!("Thanks, I've noted the VIN ending in {}.", vin_tail(&v));
+    ctx.frame_mut().vin = Some(v);
+    note
 }
 
 /// The last four characters of a VIN, as read back.

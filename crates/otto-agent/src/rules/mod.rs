@@ -628,14 +628,7 @@ impl RuleDialogue {
                         .iter()
                         .any(|p| text.to_lowercase().contains(p));
                 let lines = match nlu::vin(text).filter(|_| !declined) {
-                    Some(VinMention::Valid(v)) => {
-                        let note = format!(
-                            "Thanks, I've noted the VIN ending in {}.",
-                            booking::vin_tail(&v)
-                        );
-                        ctx.frame_mut().vin = Some(v);
-                        vec![note]
-                    }
+                    Some(VinMention::Valid(v)) => vec![booking::note_vin(ctx, v)],
                     Some(VinMention::Invalid { .. } | VinMention::Incomplete(_))
                         if self.vin_asks < 2 =>
                     {
