@@ -160,6 +160,30 @@ impl CallerContext {
         std::mem::take(&mut self.actions)
     }
 
+    /// Records something done on the call: a line of the call log summary and a tool action
+    /// shown beside the transcript ([`CallerContext::act`]).
+    pub(crate) async fn done(&mut self, tool: &str, line: String) {
+        self.act(tool, &line).await;
+        self.summary.push(line);
+    }
+
+    /// Records a tool action beside the call's transcript (nothing outside a call log). Best
+    /// effort: a failed write is logged and the conversation goes on.
+    pub(crate) async fn act(&self, tool: &str, detail: &str) {
+        let Some(call_id) = self.call_id else {
+            return;
+        };
+        let action = otto_store::NewToolAction {
+            call_id,
+            at: self.now(),
+            tool: tool.to_string(),
+            detail: detail.to_string(),
+        };
+        if let Err(e) = self.store().record_tool_action(&action).await {
+            tracing::warn!(error = %e, tool, "tool action not recorded");
+        }
+    }
+
     /// Records `o` unless a stronger outcome is already set (a booking outranks a question).
     pub(crate) fn set_outcome(&mut self, o: Outcome) {
         if o != Outcome::Informed || self.outcome.is_none() {

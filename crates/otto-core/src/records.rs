@@ -180,6 +180,68 @@ pub struct CallTurn {
     pub at: DateTime<Utc>,
     /// True when the caller barged in on this (agent) turn.
     pub interrupted: bool,
+    /// For an agent turn that answered a caller turn on a call: how long the reply took.
+    pub timings: Option<TurnTimings>,
+}
+
+/// Stage latencies of one reply, ms, each measured from the end of the caller's speech (see
+/// `otto_core::engine::TurnLatency`, which these are rounded from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnTimings {
+    /// To the caller's turn being committed (the transcript final and endpointed).
+    pub transcript_ms: u32,
+    /// To the first sentence of the reply.
+    pub first_text_ms: u32,
+    /// To the first TTS audio byte.
+    pub first_audio_ms: u32,
+    /// To the first frame handed to Twilio: the turn latency the caller hears.
+    pub first_frame_ms: u32,
+}
+
+/// Something a tool did on a call (booked, moved, cancelled, took a message…), shown beside the
+/// transcript on the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolAction {
+    pub id: Id,
+    pub call_id: Id,
+    pub at: DateTime<Utc>,
+    /// The tool's name, e.g. "book_appointment".
+    pub tool: String,
+    /// What it did, in words, e.g. "Booked oil change on Tue Dec 8 at 9:00 AM (#12)".
+    pub detail: String,
+}
+
+/// What a staff member may do. Owners also manage accounts and see the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Owner,
+    Staff,
+}
+
+/// A staff account, without its password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: Id,
+    /// Sign-in name, 1..=64 characters of letters, digits, `.`, `_`, `-`; unique.
+    pub name: String,
+    pub role: StaffRole,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One staff write, for the audit log: who did what to which record, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: Id,
+    pub at: DateTime<Utc>,
+    /// The staff member's name.
+    pub staff: String,
+    /// What was done, e.g. "appointment.move".
+    pub action: String,
+    /// The record, e.g. "appointment #12".
+    pub subject: String,
+    /// Before and after, in words.
+    pub detail: String,
 }
 
 /// How a reminder reaches the customer.
@@ -319,6 +381,10 @@ str_enum!(CallDirection {
 str_enum!(Speaker {
     Caller = "caller",
     Agent = "agent",
+});
+str_enum!(StaffRole {
+    Owner = "owner",
+    Staff = "staff",
 });
 str_enum!(ReminderChannel {
     Sms = "sms",

@@ -148,14 +148,15 @@ impl CallLog {
         self.log.id
     }
 
-    /// A finished turn stamped now, ready for [`CallLog::append`] (stamp when the turn
-    /// finishes, write whenever the writer gets to it).
+    /// A finished turn stamped now, without timings, ready for [`CallLog::append`] (stamp when
+    /// the turn finishes, write whenever the writer gets to it).
     pub fn turn(&self, speaker: Speaker, text: &str, interrupted: bool) -> NewTurn {
         NewTurn {
             speaker,
             text: text.to_string(),
             at: self.recorder.clock.now(),
             interrupted,
+            timings: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use otto_core::records::{
     AppointmentStatus, BookingSource, CallDirection, CallLog, CallTurn, Id, ReminderChannel,
-    Speaker,
+    Speaker, ToolAction, TurnTimings,
 };
 
 /// An appointment to book over `[start, end)`. The store picks the bay.
@@ -75,13 +75,42 @@ pub struct NewTurn {
     pub text: String,
     pub at: DateTime<Utc>,
     pub interrupted: bool,
+    /// How long an agent turn took to start, when it answered a caller turn on a call.
+    pub timings: Option<TurnTimings>,
 }
 
-/// A call with its transcript, turns in `seq` order.
+/// A call with its transcript, turns in `seq` order, and what its tools did, by time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRecord {
     pub call: CallLog,
     pub turns: Vec<CallTurn>,
+    pub actions: Vec<ToolAction>,
+}
+
+/// Something a tool did on a call, to record beside its transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToolAction {
+    pub call_id: Id,
+    pub at: DateTime<Utc>,
+    /// The tool's name; 1..=64 characters.
+    pub tool: String,
+    /// What it did; at most 2,000 characters (longer text is cut).
+    pub detail: String,
+}
+
+/// Which calls to list (all filters optional, combined with AND), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallQuery {
+    /// Started at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Started before.
+    pub until: Option<DateTime<Utc>>,
+    /// Exact outcome, e.g. "booked"; `Some("")` means calls with no outcome.
+    pub outcome: Option<String>,
+    /// The identified customer.
+    pub customer_id: Option<Id>,
+    /// At most this many (capped at 10,000; 0 means none).
+    pub limit: u32,
 }
 
 /// A reminder to send before an appointment; it starts `pending` with 0 attempts.

@@ -4,6 +4,8 @@
 //! - [`store`]: the [`Store`] trait (every read and write) and [`connect`] (URL → backend,
 //!   migrations applied).
 //! - [`inputs`]: what callers supply to create records beyond `otto_core::records`.
+//! - [`staff`]: the [`StaffStore`] trait (staff accounts, sessions, audit log), which every
+//!   store also implements.
 //! - [`error`]: the store's error type, [`StoreError`].
 //! - [`sqlite`], [`postgres`]: the two backends; `sql_store` holds the SQL they share and
 //!   `db_time` how instants are stored.
@@ -18,15 +20,18 @@ mod db_time;
 pub mod error;
 pub mod inputs;
 pub mod postgres;
+mod sql_staff;
 mod sql_store;
 pub mod sqlite;
+pub mod staff;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::StoreError;
 pub use inputs::{
-    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob, NewMessage,
-    NewReminder, NewServiceRecord, NewTurn,
+    CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
+    NewMessage, NewReminder, NewServiceRecord, NewToolAction, NewTurn,
 };
+pub use staff::{NewAudit, NewStaff, StaffAccount, StaffSession, StaffStore};
 pub use store::{Store, StoreResult, connect};

@@ -44,7 +44,8 @@ macro_rules! call_cols {
 }
 macro_rules! turn_cols {
     () => {
-        "id, call_id, seq, speaker, text, spoken_at, interrupted"
+        "id, call_id, seq, speaker, text, spoken_at, interrupted, transcript_ms, first_text_ms, \
+         first_audio_ms, first_frame_ms"
     };
 }
 macro_rules! reminder_cols {
@@ -112,15 +113,16 @@ macro_rules! impl_sql_store {
         use otto_core::domain::{Email, PhoneNumber, UsState, Vin};
         use otto_core::records::{
             Address, Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job,
-            JobStatus, Message, NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
+            JobStatus, Message, NewCustomer, NewVehicle, Reminder, ServiceRecord, ToolAction,
+            TurnTimings, Vehicle,
         };
         use sqlx::{QueryBuilder, Row};
 
         use $crate::db_time::{DbTime, now_ms};
         use $crate::error::StoreError;
         use $crate::inputs::{
-            CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
-            NewMessage, NewReminder, NewServiceRecord, NewTurn,
+            CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall,
+            NewJob, NewMessage, NewReminder, NewServiceRecord, NewToolAction, NewTurn,
         };
         use $crate::sql_store::{
             IMPORT_CHUNK, corrupt, like_escape, limit, parse_col, uint_col,
@@ -242,7 +244,36 @@ macro_rules! impl_sql_store {
                 text: r.try_get("text")?,
                 at: r.try_get::<DbTime, _>("spoken_at")?.0,
                 interrupted: r.try_get("interrupted")?,
+                timings: match (
+                    r.try_get::<Option<i32>, _>("transcript_ms")?,
+                    r.try_get::<Option<i32>, _>("first_text_ms")?,
+                    r.try_get::<Option<i32>, _>("first_audio_ms")?,
+                    r.try_get::<Option<i32>, _>("first_frame_ms")?,
+                ) {
+                    (Some(t), Some(x), Some(a), Some(f)) => Some(TurnTimings {
+                        transcript_ms: uint_col(t, "call_turns.transcript_ms")?,
+                        first_text_ms: uint_col(x, "call_turns.first_text_ms")?,
+                        first_audio_ms: uint_col(a, "call_turns.first_audio_ms")?,
+                        first_frame_ms: uint_col(f, "call_turns.first_frame_ms")?,
+                    }),
+                    _ => None,
+                },
             })
+        }
+
+        fn action_row(r: &DbRow) -> StoreResult<ToolAction> {
+            Ok(ToolAction {
+                id: r.try_get("id")?,
+                call_id: r.try_get("call_id")?,
+                at: r.try_get::<DbTime, _>("at")?.0,
+                tool: r.try_get("tool")?,
+                detail: r.try_get("detail")?,
+            })
+        }
+
+        /// A latency in ms as stored (INTEGER); saturates at `i32::MAX`.
+        fn ms_col(ms: u32) -> i32 {
+            i32::try_from(ms).unwrap_or(i32::MAX)
         }
 
         fn reminder_row(r: &DbRow) -> StoreResult<Reminder> {
@@ -413,14 +444,19 @@ macro_rules! impl_sql_store {
                 let name = format!("%{}%", like_escape(&text.to_lowercase()));
                 let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
                 let phone = (digits.len() >= 3).then(|| format!("%{digits}%"));
+                // VINs are stored upper-case and never hold I, O or Q.
+                let vin = (text.len() >= 4 && text.chars().all(|c| c.is_ascii_alphanumeric()))
+                    .then(|| format!("%{}%", text.to_ascii_uppercase()));
                 let rows = sqlx::query(concat!(
                     "SELECT ",
                     $crate::sql_store::customer_cols!(),
                     " FROM customers WHERE lower(name) LIKE $1 ESCAPE '\\' OR phone LIKE $2 \
-                     ORDER BY name, id LIMIT $3"
+                     OR id IN (SELECT customer_id FROM vehicles WHERE vin LIKE $3) \
+                     ORDER BY name, id LIMIT $4"
                 ))
                 .bind(name)
                 .bind(phone)
+                .bind(vin)
                 .bind(limit(lim))
                 .fetch_all(&self.pool)
                 .await?;
@@ -740,9 +776,11 @@ macro_rules! impl_sql_store {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| StoreError::not_found("call", call_id))?;
+                let t = turn.timings;
                 let row = sqlx::query(concat!(
                     "INSERT INTO call_turns (call_id, seq, speaker, text, spoken_at, \
-                     interrupted) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+                     interrupted, transcript_ms, first_text_ms, first_audio_ms, first_frame_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
                     $crate::sql_store::turn_cols!()
                 ))
                 .bind(call_id)
@@ -751,6 +789,10 @@ macro_rules! impl_sql_store {
                 .bind(&turn.text)
                 .bind(DbTime(turn.at))
                 .bind(turn.interrupted)
+                .bind(t.map(|t| ms_col(t.transcript_ms)))
+                .bind(t.map(|t| ms_col(t.first_text_ms)))
+                .bind(t.map(|t| ms_col(t.first_audio_ms)))
+                .bind(t.map(|t| ms_col(t.first_frame_ms)))
                 .fetch_one(&mut *tx)
                 .await?;
                 let turn = turn_row(&row)?;
@@ -794,16 +836,68 @@ macro_rules! impl_sql_store {
                     .transpose()
             }
 
-            async fn recent_calls(&self, lim: u32) -> StoreResult<Vec<CallLog>> {
-                let rows = sqlx::query(concat!(
+            async fn calls(&self, q: &CallQuery) -> StoreResult<Vec<CallLog>> {
+                let mut sql = QueryBuilder::<$db>::new(concat!(
                     "SELECT ",
                     $crate::sql_store::call_cols!(),
-                    " FROM call_logs ORDER BY started_at DESC, id DESC LIMIT $1"
+                    " FROM call_logs WHERE 1 = 1"
+                ));
+                if let Some(since) = q.since {
+                    sql.push(" AND started_at >= ").push_bind(DbTime(since));
+                }
+                if let Some(until) = q.until {
+                    sql.push(" AND started_at < ").push_bind(DbTime(until));
+                }
+                match q.outcome.as_deref() {
+                    Some("") => {
+                        sql.push(" AND outcome IS NULL");
+                    }
+                    Some(o) => {
+                        sql.push(" AND outcome = ").push_bind(o.to_string());
+                    }
+                    None => {}
+                }
+                if let Some(c) = q.customer_id {
+                    sql.push(" AND customer_id = ").push_bind(c);
+                }
+                sql.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+                    .push_bind(limit(q.limit));
+                let rows = sql.build().fetch_all(&self.pool).await?;
+                all(rows, call_row)
+            }
+
+            async fn record_tool_action(&self, a: &NewToolAction) -> StoreResult<()> {
+                let detail: String = a.detail.chars().take(2000).collect();
+                sqlx::query(
+                    "INSERT INTO call_actions (call_id, at, tool, detail) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(a.call_id)
+                .bind(DbTime(a.at))
+                .bind(&a.tool)
+                .bind(detail)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn turns_between(
+                &self,
+                since: DateTime<Utc>,
+                until: DateTime<Utc>,
+                lim: u32,
+            ) -> StoreResult<Vec<CallTurn>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    $crate::sql_store::turn_cols!(),
+                    " FROM call_turns WHERE spoken_at >= $1 AND spoken_at < $2 \
+                     ORDER BY spoken_at, id LIMIT $3"
                 ))
+                .bind(DbTime(since))
+                .bind(DbTime(until))
                 .bind(limit(lim))
                 .fetch_all(&self.pool)
                 .await?;
-                all(rows, call_row)
+                all(rows, turn_row)
             }
 
             async fn call_with_turns(&self, call_id: Id) -> StoreResult<Option<CallRecord>> {
@@ -823,9 +917,17 @@ macro_rules! impl_sql_store {
                 .bind(call_id)
                 .fetch_all(&self.pool)
                 .await?;
+                let actions = sqlx::query(
+                    "SELECT id, call_id, at, tool, detail FROM call_actions WHERE call_id = $1 \
+                     ORDER BY at, id",
+                )
+                .bind(call_id)
+                .fetch_all(&self.pool)
+                .await?;
                 Ok(Some(CallRecord {
                     call: call_row(&call)?,
                     turns: all(turns, turn_row)?,
+                    actions: all(actions, action_row)?,
                 }))
             }
 

@@ -17,9 +17,10 @@ use otto_core::records::{
 
 use crate::error::StoreError;
 use crate::inputs::{
-    CallEnd, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob, NewMessage,
-    NewReminder, NewServiceRecord, NewTurn,
+    CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
+    NewMessage, NewReminder, NewServiceRecord, NewToolAction, NewTurn,
 };
+use crate::staff::StaffStore;
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -31,7 +32,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// (connection lost, pool timeout after 5 s) or [`StoreError::Corrupt`] (a stored value no
 /// longer parses).
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is: "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 
@@ -45,9 +46,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn customer(&self, id: Id) -> StoreResult<Option<Customer>>;
     /// The customer with this phone number (exact E.164 match; unique).
     async fn customer_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Option<Customer>>;
-    /// Customers whose name contains `text` (case-insensitive) or, when `text` holds at least
-    /// 3 digits, whose phone number contains those digits; ordered by name, at most `limit`
-    /// (capped at 10,000). Blank `text` finds nobody.
+    /// Customers whose name contains `text` (case-insensitive), or, when `text` holds at least
+    /// 3 digits, whose phone number contains those digits, or, when `text` is at least 4
+    /// letters and digits, one of whose vehicles' VIN contains it (case-insensitive); ordered
+    /// by name, at most `limit` (capped at 10,000). Blank `text` finds nobody.
     async fn search_customers(&self, text: &str, limit: u32) -> StoreResult<Vec<Customer>>;
     /// Number of customers.
     async fn count_customers(&self) -> StoreResult<u64>;
@@ -139,10 +141,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn end_call(&self, call_sid: &str, end: &CallEnd) -> StoreResult<CallLog>;
     /// The call with this SID.
     async fn call_by_sid(&self, call_sid: &str) -> StoreResult<Option<CallLog>>;
-    /// The most recent calls, newest first, at most `limit` (capped at 10,000).
-    async fn recent_calls(&self, limit: u32) -> StoreResult<Vec<CallLog>>;
-    /// A call with its turns in order.
+    /// Calls matching `query`, newest first.
+    async fn calls(&self, query: &CallQuery) -> StoreResult<Vec<CallLog>>;
+    /// A call with its turns in order and its tool actions by time.
     async fn call_with_turns(&self, call_id: Id) -> StoreResult<Option<CallRecord>>;
+    /// Records something a tool did on a call; the detail is cut to 2,000 characters.
+    /// [`StoreError::Rejected`] for an unknown call or a tool name outside 1..=64 characters.
+    async fn record_tool_action(&self, action: &NewToolAction) -> StoreResult<()>;
+    /// Turns spoken in `[since, until)`, oldest first, at most `limit` (capped at 10,000);
+    /// for latency and barge-in figures.
+    async fn turns_between(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<CallTurn>>;
 
     // ----- reminders -----
 

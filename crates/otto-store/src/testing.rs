@@ -59,6 +59,8 @@ macro_rules! story {
 /// A store on a database of its own.
 pub struct TestDb {
     pub store: Arc<dyn Store>,
+    /// The database's URL (for a server under test to open it too).
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
@@ -70,6 +72,7 @@ pub async fn sqlite() -> TestDb {
     let store = crate::connect(&url).await.expect("open sqlite");
     TestDb {
         store,
+        url,
         _dir: Some(dir),
         pg: None,
     }
@@ -95,6 +98,7 @@ pub async fn postgres(test: &str) -> Option<TestDb> {
     let store = crate::connect(&url).await.expect("open postgres");
     Some(TestDb {
         store,
+        url,
         _dir: None,
         pg: Some((admin, name)),
     })

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Args, Parser, Subcommand};
 use otto_core::domain::PhoneNumber;
-use otto_core::records::{Id, JobStatus};
+use otto_core::records::{Id, JobStatus, StaffRole};
 
 /// Otto: the phone agent for auto repair shops.
 #[derive(Debug, Parser)]
@@ -55,6 +55,9 @@ pub enum Command {
     /// Messages callers left for the staff.
     #[command(subcommand)]
     Messages(MessagesCommand),
+    /// Staff accounts for the dashboard.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
@@ -263,6 +266,37 @@ pub enum MessagesCommand {
     },
 }
 
+/// `otto staff …`. Passwords are read without echo from the terminal (asked twice), or as
+/// one line from standard input when it is not a terminal; `--generate` makes a random one
+/// and prints it once.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add an account.
+    Add {
+        /// Sign-in name: 1 to 64 letters, digits, '.', '_' or '-'.
+        name: String,
+        /// owner (also manages accounts and sees the audit log) or staff.
+        #[arg(long, default_value = "staff", value_parser = parse_role)]
+        role: StaffRole,
+        /// Generate a random password and print it.
+        #[arg(long)]
+        generate: bool,
+    },
+    /// Set an account's password (its sessions end).
+    Passwd {
+        name: String,
+        /// Generate a random password and print it.
+        #[arg(long)]
+        generate: bool,
+    },
+    /// List the accounts.
+    List,
+}
+
+fn parse_role(s: &str) -> Result<StaffRole, String> {
+    s.parse()
+}
+
 /// `otto jobs …`
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
@@ -294,6 +328,15 @@ pub enum BenchCommand {
         database_url: Option<String>,
         /// Iterations per measured operation.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+        iterations: u32,
+    },
+    /// Dashboard page render time over HTTP with the demo seed: p50, p99, max per page.
+    Pages {
+        /// Synthetic calls in the last day (each with 10 timed turns and a tool action).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        calls: u32,
+        /// Requests per page.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(10..=100_000))]
         iterations: u32,
     },
     /// Simultaneous simulated calls against `otto serve` with fake vendors (fixed delays):

@@ -138,9 +138,8 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Name of this instance in live-call sessions. Default: the host name.
     pub instance: String,
-    /// Serve `GET /chat`, a text conversation as any caller (for staff trying the dialogue).
-    /// Default false: without staff sign-in it would let whoever reaches the server act as
-    /// any customer.
+    /// Serve `GET /chat`, a text conversation as any caller, to signed-in staff (the
+    /// dashboard's "Try Otto"). Default true; false switches it off entirely.
     pub chat: bool,
     /// When set, `GET /metrics` requires `Authorization: Bearer <token>`; when unset, it
     /// answers only requests from loopback addresses. Secret.
@@ -160,6 +159,15 @@ pub struct CallConfig {
     pub endpoint_backstop_ms: u64,
     /// Longest call, s. Default 900.
     pub max_call_secs: u64,
+    /// Record both sides of each call to a stereo WAV file (left: caller, right: Otto), and
+    /// tell the caller so in the greeting. Default false.
+    pub record: bool,
+    /// Directory of call recordings, one `<call_sid>.wav` per call. Created on demand.
+    /// Default `<data_dir>/recordings`.
+    pub recording_dir: Option<PathBuf>,
+    /// Days a recording is kept before it is deleted (1..=3650), by file modification time.
+    /// Default 30.
+    pub recording_days: u32,
 }
 
 /// Local speech engines.
@@ -230,7 +238,7 @@ impl Default for ServerConfig {
             max_concurrent_calls: 100,
             shutdown_grace_secs: 30,
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| "otto".into()),
-            chat: false,
+            chat: true,
             metrics_token: None,
         }
     }
@@ -244,6 +252,9 @@ impl Default for CallConfig {
             max_reprompts: e.max_reprompts,
             endpoint_backstop_ms: e.endpoint_backstop_ms,
             max_call_secs: e.max_call_ms / 1000,
+            record: false,
+            recording_dir: None,
+            recording_days: 30,
         }
     }
 }
@@ -348,6 +359,9 @@ impl Config {
         if self.call.max_call_secs < 10 {
             bail!("call.max_call_secs must be at least 10");
         }
+        if !(1..=3650).contains(&self.call.recording_days) {
+            bail!("call.recording_days must be 1..=3650 (days a call recording is kept)");
+        }
         if self.speech.stt_workers == 0 || self.speech.stt_workers > 64 {
             bail!("speech.stt_workers must be 1..=64");
         }
@@ -395,6 +409,14 @@ impl Config {
             .whisper_model
             .clone()
             .unwrap_or_else(|| self.data_dir.join("models").join("ggml-tiny.en.bin"))
+    }
+
+    /// The call recordings directory: `call.recording_dir`, or `<data_dir>/recordings`.
+    pub fn recording_dir(&self) -> PathBuf {
+        self.call
+            .recording_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("recordings"))
     }
 
     /// The effective tree as TOML, with every secret replaced by `"[redacted]"` and the
@@ -522,6 +544,30 @@ mod tests {
                 "otto.example.toml drifted from the defaults"
             );
             assert_eq!(c.shop.holidays.len(), 2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn recording_is_off_by_default_and_its_settings_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(!c.call.record);
+            assert_eq!(c.call.recording_days, 30);
+            assert_eq!(c.recording_dir(), Path::new("data").join("recordings"));
+            jail.create_file(
+                "otto.toml",
+                "[call]\nrecord = true\nrecording_dir = \"/var/otto/rec\"\nrecording_days = 7\n",
+            )?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(c.call.record);
+            assert_eq!(c.call.recording_days, 7);
+            assert_eq!(c.recording_dir(), Path::new("/var/otto/rec"));
+            for days in ["0", "3651"] {
+                jail.create_file("otto.toml", &format!("[call]\nrecording_days = {days}\n"))?;
+                let err = Config::load(None).unwrap_err().to_string();
+                assert!(err.contains("call.recording_days"), "{err}");
+            }
             Ok(())
         });
     }

@@ -14,6 +14,7 @@ pub mod call;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod logging;
 pub mod server;
 pub mod sessions;

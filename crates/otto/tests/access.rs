@@ -1,5 +1,5 @@
-//! Doors that need no staff session: `/metrics` behind a bearer token (or loopback only), and
-//! `/chat` (acting as any caller) switched off unless configured.
+//! Doors outside the dashboard: `/metrics` behind a bearer token (or loopback only), and
+//! `/chat` (acting as any caller) only with a staff session, or switched off.
 
 // Test code: a panic on a broken precondition is the failure message.
 #![allow(clippy::unwrap_used)]
@@ -12,7 +12,11 @@ use secrecy::SecretString;
 use common::spawn_app;
 
 async fn get(url: &str, bearer: Option<&str>) -> StatusCode {
-    let mut req = reqwest::Client::new().get(url);
+    let mut req = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url);
     if let Some(b) = bearer {
         req = req.bearer_auth(b);
     }
@@ -29,22 +33,22 @@ async fn metrics_need_the_bearer_token_when_one_is_set() {
     );
     assert_eq!(
         get(&format!("{}/chat", open.url()), None).await,
-        StatusCode::NOT_FOUND,
-        "/chat is off by default"
+        StatusCode::SEE_OTHER,
+        "/chat sends strangers to sign in"
     );
 
     let locked = spawn_app(|c| {
         c.server.metrics_token = Some(SecretString::from("s3cret-scrape"));
-        c.server.chat = true;
+        c.server.chat = false;
     })
     .await;
     let metrics = format!("{}/metrics", locked.url());
     assert_eq!(get(&metrics, None).await, StatusCode::UNAUTHORIZED);
     assert_eq!(get(&metrics, Some("wrong")).await, StatusCode::UNAUTHORIZED);
     assert_eq!(get(&metrics, Some("s3cret-scrape")).await, StatusCode::OK);
-    assert_ne!(
+    assert_eq!(
         get(&format!("{}/chat", locked.url()), None).await,
         StatusCode::NOT_FOUND,
-        "/chat is served when switched on"
+        "/chat is not served when switched off"
     );
 }

@@ -265,7 +265,14 @@ impl CallerContext {
             address: None,
         };
         match self.store().create_customer(&new).await {
-            Ok(c) => self.customer_view(c).await,
+            Ok(c) => {
+                self.act(
+                    "register_customer",
+                    &format!("Registered {} (#{}).", c.name, c.id),
+                )
+                .await;
+                self.customer_view(c).await
+            }
             Err(StoreError::Conflict(_)) => {
                 // Registered meanwhile (another call): bind the existing record.
                 match self
@@ -499,8 +506,11 @@ impl CallerContext {
         let a = self.shop.book(req, self.now()).await.map_err(booking)?;
         let view = self.appointment_view(&a).await;
         self.set_outcome(Outcome::Booked);
-        self.summary
-            .push(format!("Booked {} for {}.", view.service, view.spoken));
+        let line = format!(
+            "Booked {} for {} (#{}).",
+            view.service, view.spoken, view.id
+        );
+        self.done("book_appointment", line).await;
         Ok(view)
     }
 
@@ -550,8 +560,8 @@ impl CallerContext {
             .map_err(booking)?;
         let view = self.appointment_view(&a).await;
         self.set_outcome(Outcome::Rescheduled);
-        self.summary
-            .push(format!("Moved {} to {}.", view.service, view.spoken));
+        let line = format!("Moved {} to {} (#{}).", view.service, view.spoken, view.id);
+        self.done("reschedule_appointment", line).await;
         Ok(view)
     }
 
@@ -577,8 +587,11 @@ impl CallerContext {
             .map_err(booking)?;
         let view = self.appointment_view(&c).await;
         self.set_outcome(Outcome::Cancelled);
-        self.summary
-            .push(format!("Cancelled {} on {}.", view.service, view.spoken));
+        let line = format!(
+            "Cancelled {} on {} (#{}).",
+            view.service, view.spoken, view.id
+        );
+        self.done("cancel_appointment", line).await;
         Ok(view)
     }
 
@@ -601,7 +614,8 @@ impl CallerContext {
         let to = self.config().phone.to_string();
         self.actions.push(CallAction::Transfer { to });
         self.set_outcome(Outcome::Transferred);
-        self.summary.push("Transferred to the shop.".into());
+        self.done("transfer_to_person", "Transferred to the shop.".into())
+            .await;
         Ok(json!({ "transferring": true }))
     }
 
@@ -623,7 +637,8 @@ impl CallerContext {
         };
         self.store().create_message(&new).await.map_err(internal)?;
         self.set_outcome(Outcome::Message);
-        self.summary.push(format!("Message: {message}"));
+        self.done("take_message", format!("Message: {message}"))
+            .await;
         Ok(json!({ "taken": true }))
     }
 

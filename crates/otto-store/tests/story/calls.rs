@@ -5,8 +5,12 @@ use std::sync::Arc;
 use chrono::Duration;
 use otto_core::records::{
     AppointmentStatus, BookingSource, CallDirection, ReminderChannel, ReminderStatus, Speaker,
+    TurnTimings,
 };
-use otto_store::{CallEnd, NewAppointment, NewCall, NewReminder, NewTurn, Store, StoreError};
+use otto_store::{
+    CallEnd, CallQuery, NewAppointment, NewCall, NewReminder, NewToolAction, NewTurn, Store,
+    StoreError,
+};
 
 use otto_store::testing::{customer, utc};
 
@@ -27,6 +31,7 @@ fn turn(speaker: Speaker, text: &str) -> NewTurn {
         text: text.into(),
         at: utc(2030, 3, 5, 15, 1),
         interrupted: false,
+        timings: None,
     }
 }
 
@@ -75,10 +80,114 @@ pub async fn start_call_is_idempotent_and_turns_are_numbered(store: Arc<dyn Stor
         .unwrap_err();
     assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
 
-    let recent = store.recent_calls(10).await.unwrap();
+    let all = CallQuery {
+        limit: 10,
+        ..CallQuery::default()
+    };
+    let recent = store.calls(&all).await.unwrap();
     let sids: Vec<&str> = recent.iter().map(|c| c.call_sid.as_str()).collect();
     assert_eq!(sids, ["CA2", "CA1"]);
-    assert_eq!(store.recent_calls(1).await.unwrap().len(), 1);
+    let one = CallQuery {
+        limit: 1,
+        ..all.clone()
+    };
+    assert_eq!(store.calls(&one).await.unwrap().len(), 1);
+    // Filters: by start time (half-open), by outcome ("" = none yet), by customer.
+    let since = CallQuery {
+        since: Some(utc(2030, 3, 5, 15, 10)),
+        ..all.clone()
+    };
+    assert_eq!(sid_list(&store, &since).await, ["CA2"]);
+    let until = CallQuery {
+        until: Some(utc(2030, 3, 5, 15, 10)),
+        ..all.clone()
+    };
+    assert_eq!(sid_list(&store, &until).await, ["CA1"]);
+    let no_outcome = CallQuery {
+        outcome: Some(String::new()),
+        ..all.clone()
+    };
+    assert_eq!(sid_list(&store, &no_outcome).await, ["CA2", "CA1"]);
+    let booked = CallQuery {
+        outcome: Some("booked".into()),
+        ..all.clone()
+    };
+    assert!(sid_list(&store, &booked).await.is_empty());
+    let nobody = CallQuery {
+        customer_id: Some(4242),
+        ..all
+    };
+    assert!(sid_list(&store, &nobody).await.is_empty());
+}
+
+async fn sid_list(store: &Arc<dyn Store>, q: &CallQuery) -> Vec<String> {
+    store
+        .calls(q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.call_sid)
+        .collect()
+}
+
+pub async fn timings_and_tool_actions_are_kept_with_the_call(store: Arc<dyn Store>) {
+    let c = store.start_call(&call("CA7", 0)).await.unwrap();
+    store
+        .append_turn(c.id, &turn(Speaker::Caller, "oil change tomorrow"))
+        .await
+        .unwrap();
+    let timings = TurnTimings {
+        transcript_ms: 310,
+        first_text_ms: 420,
+        first_audio_ms: 560,
+        first_frame_ms: 575,
+    };
+    let reply = NewTurn {
+        timings: Some(timings),
+        ..turn(Speaker::Agent, "Nine works.")
+    };
+    store.append_turn(c.id, &reply).await.unwrap();
+    store
+        .record_tool_action(&NewToolAction {
+            call_id: c.id,
+            at: utc(2030, 3, 5, 15, 2),
+            tool: "book_appointment".into(),
+            detail: "x".repeat(2500),
+        })
+        .await
+        .unwrap();
+    let record = store.call_with_turns(c.id).await.unwrap().unwrap();
+    assert_eq!(record.turns[0].timings, None);
+    assert_eq!(record.turns[1].timings, Some(timings));
+    assert_eq!(record.actions.len(), 1);
+    assert_eq!(record.actions[0].tool, "book_appointment");
+    assert_eq!(
+        record.actions[0].detail.chars().count(),
+        2000,
+        "cut, not refused"
+    );
+    // An action on a call that does not exist is refused.
+    let e = store
+        .record_tool_action(&NewToolAction {
+            call_id: 9999,
+            at: utc(2030, 3, 5, 15, 2),
+            tool: "book_appointment".into(),
+            detail: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Rejected(_)), "{e:?}");
+    // Turns by time: [since, until).
+    let turns = store
+        .turns_between(utc(2030, 3, 5, 15, 0), utc(2030, 3, 5, 15, 2), 100)
+        .await
+        .unwrap();
+    assert_eq!(turns.len(), 2);
+    let none = store
+        .turns_between(utc(2030, 3, 5, 15, 2), utc(2030, 3, 5, 16, 0), 100)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }
 
 pub async fn concurrent_turns_get_distinct_seq(store: Arc<dyn Store>) {

@@ -9,6 +9,7 @@ mod calls;
 mod jobs;
 mod messages;
 mod records;
+mod staff;
 
 use otto_store::story;
 
@@ -30,6 +31,10 @@ story! {
         concurrent_turns_get_distinct_seq,
         end_call_is_safe_to_repeat_and_out_of_order,
         reminders_due_sent_and_failed,
+        timings_and_tool_actions_are_kept_with_the_call,
+    ],
+    staff: [
+        staff_accounts_sessions_and_audit,
     ],
     messages: [
         messages_are_listed_newest_first_and_handled_once,

@@ -105,6 +105,26 @@ pub async fn customer_search_by_name_or_phone_digits(store: Arc<dyn Store>) {
     assert_eq!(store.search_customers("smith", 1).await.unwrap().len(), 1);
     assert!(store.search_customers("  ", 10).await.unwrap().is_empty());
     assert!(store.search_customers("zzz", 10).await.unwrap().is_empty());
+
+    // By a vehicle's VIN, or its last few characters, in any case.
+    let sam = store
+        .search_customers("Sam Lee", 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let vin = otto_store::testing::vin("2HGFC2F5XKH000777");
+    store
+        .add_vehicle(&otto_store::testing::civic(sam.id, Some(&vin)))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(store.search_customers(&vin, 10).await.unwrap()),
+        ["Sam Lee"]
+    );
+    assert_eq!(
+        names(store.search_customers("kh000777", 10).await.unwrap()),
+        ["Sam Lee"]
+    );
 }
 
 pub async fn vehicles_enforce_vin_year_and_owner(store: Arc<dyn Store>) {

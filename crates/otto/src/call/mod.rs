@@ -1,15 +1,17 @@
 //! Calls: the services every call shares ([`CallServices`], built once from configuration),
 //! the call runner that drives one call's engine ([`runner`]), the outbound Twilio writer
-//! ([`writer`]) and the call metrics ([`metrics`]).
+//! ([`writer`]), call recordings ([`recording`]) and the call metrics ([`metrics`]).
 //!
 //! Engines are chosen by configuration, never by recompiling: Deepgram STT and TTS when a
 //! `deepgram` section is set, else the local engines (whisper.cpp and flite); an OpenAI-compatible LLM when `llm` is set, else the rule-based
 //! dialogue; NHTSA recalls when `nhtsa.enabled`; Twilio REST when `twilio` is set.
 
 pub mod metrics;
+pub mod recording;
 pub mod runner;
 pub mod writer;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -52,6 +54,9 @@ pub struct CallServices {
     /// by every instance on the account), or with a random key when Twilio is not configured
     /// (one instance, calls from `otto call`).
     pub stream_tokens: StreamTokens,
+    /// Where call recordings are written, when `call.record` is on (the greeting then says
+    /// the call is recorded); `None`: calls are not recorded.
+    pub recording_dir: Option<PathBuf>,
 }
 
 impl CallServices {
@@ -123,6 +128,7 @@ impl CallServices {
                 Some(t) => StreamTokens::new(t.auth_token.expose_secret().as_bytes()),
                 None => StreamTokens::new(&rand::random::<[u8; 32]>()),
             },
+            recording_dir: config.call.record.then(|| config.recording_dir()),
         })
     }
 }

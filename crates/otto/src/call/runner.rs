@@ -13,6 +13,7 @@
 //! - finished turns are written to the call log by the turn writer as they happen, in order;
 //! - audio, marks and `clear` go to Twilio through [`super::writer`].
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,9 +22,9 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use otto_agent::{CallerContext, Conversation, ReplyEvent, SystemClock};
 use otto_core::domain::PhoneNumber;
-use otto_core::engine::{CallAction, CallEngine, Input, Output, ReplyInput};
+use otto_core::engine::{CallAction, CallEngine, Input, Output, ReplyInput, TurnLatency};
 use otto_core::privacy::Pii;
-use otto_core::records::{BookingSource, CallDirection, Speaker};
+use otto_core::records::{BookingSource, CallDirection, Speaker, TurnTimings};
 use otto_core::speech::stt::SttStream;
 use otto_core::speech::tts::TtsStream;
 use otto_core::speech::{GenerationId, TtsEvent};
@@ -39,6 +40,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use super::recording::{self, Recorder};
 use super::writer::{self, Outbound, OutboundError};
 use super::{CallServices, metrics as m};
 use crate::sessions::{CallPhase, LiveCall, SessionUpdate};
@@ -183,9 +185,13 @@ struct Call {
     turns: mpsc::UnboundedSender<NewTurn>,
     turn_task: tokio::task::JoinHandle<()>,
     current: Option<(GenerationId, CancellationToken)>,
+    /// Stage latencies of the reply being played, stored with its agent turn when it commits.
+    reply_timings: Option<TurnTimings>,
     bad_messages: u32,
     /// Inputs produced while executing outputs (e.g. a TTS failure), fed next.
     follow_ups: Vec<Input>,
+    /// Both sides of the call, when `call.record` is on; written when the call ends.
+    recording: Option<Recorder>,
 }
 
 impl Call {
@@ -236,8 +242,17 @@ impl Call {
 
         let (dialogue_tx, dialogue_rx) = mpsc::unbounded_channel();
         let (reply_tx, reply_rx) = mpsc::channel(64);
-        let dialogue_task =
-            tokio::spawn(dialogue_loop(conversation, dialogue_rx, reply_tx).in_current_span());
+        let notice = services
+            .recording_dir
+            .is_some()
+            .then_some(recording::NOTICE);
+        let dialogue_task = tokio::spawn(
+            dialogue_loop(conversation, dialogue_rx, reply_tx, notice).in_current_span(),
+        );
+        let recorder = services
+            .recording_dir
+            .is_some()
+            .then(|| Recorder::new(services.engine.max_call_ms.div_ceil(1000)));
         let (turn_tx, turn_rx) = mpsc::unbounded_channel();
         let turn_task = tokio::spawn(turn_writer(call_log.clone(), turn_rx).in_current_span());
 
@@ -274,8 +289,10 @@ impl Call {
             turns: turn_tx,
             turn_task,
             current: None,
+            reply_timings: None,
             bad_messages: 0,
             follow_ups: Vec::new(),
+            recording: recorder,
         })
     }
 
@@ -369,6 +386,9 @@ impl Call {
             } if sid_matches(&stream_sid) => {
                 if media.track != otto_twilio::media::Track::Inbound || media.payload.is_empty() {
                     return;
+                }
+                if let Some(r) = &mut self.recording {
+                    r.inbound(&media.payload);
                 }
                 if let Err(e) = self.stt.push_audio(&media.payload) {
                     m::stt_frame_dropped();
@@ -473,10 +493,19 @@ impl Call {
                 }
             }
             Output::SendAudio(frame) => {
-                if let Err(e) = self.outbound.audio(frame) {
-                    m::outbound_frame_dropped();
-                    if matches!(e, OutboundError::Closed) {
-                        self.follow_ups.push(Input::Stop);
+                // Recorded once queued: a dropped frame never reaches the caller.
+                let copy = self.recording.is_some().then(|| frame.clone());
+                match self.outbound.audio(frame) {
+                    Ok(()) => {
+                        if let (Some(r), Some(frame)) = (&mut self.recording, copy) {
+                            r.outbound(&frame);
+                        }
+                    }
+                    Err(e) => {
+                        m::outbound_frame_dropped();
+                        if matches!(e, OutboundError::Closed) {
+                            self.follow_ups.push(Input::Stop);
+                        }
                     }
                 }
             }
@@ -486,6 +515,9 @@ impl Call {
                 }
             }
             Output::ClearPlayback => {
+                if let Some(r) = &mut self.recording {
+                    r.clear();
+                }
                 if self.outbound.clear().is_err() {
                     self.follow_ups.push(Input::Stop);
                 }
@@ -495,11 +527,11 @@ impl Call {
                 text,
                 interrupted,
             } => {
-                if self
-                    .turns
-                    .send(self.call_log.turn(speaker, &text, interrupted))
-                    .is_err()
-                {
+                let mut turn = self.call_log.turn(speaker, &text, interrupted);
+                if speaker == Speaker::Agent {
+                    turn.timings = self.reply_timings.take();
+                }
+                if self.turns.send(turn).is_err() {
                     warn!("the turn writer has ended: a turn was not logged");
                 }
                 self.session(SessionUpdate {
@@ -512,7 +544,10 @@ impl Call {
             Output::Transfer { to } => self.control_call(CallAction::Transfer { to }),
             Output::HangUp => self.control_call(CallAction::HangUp),
             Output::BargedIn { .. } => m::barge_in(),
-            Output::Latency(latency) => m::turn_latency(&latency),
+            Output::Latency(latency) => {
+                m::turn_latency(&latency);
+                self.reply_timings = Some(timings(&latency));
+            }
             Output::Ended(reason) => {
                 info!(?reason, "call ended");
                 m::call_outcome(reason);
@@ -593,6 +628,7 @@ impl Call {
             turn_task,
             current,
             outbound,
+            recording,
             ..
         } = self;
         if let Some((_, token)) = current {
@@ -612,6 +648,9 @@ impl Call {
         let _ = turn_task.await;
         let _ = dialogue_task.await;
         services.sessions.end(call_sid.as_str()).await;
+        if let (Some(recorder), Some(dir)) = (recording, &services.recording_dir) {
+            save_recording(recorder, dir, call_sid.as_str()).await;
+        }
     }
 }
 
@@ -631,6 +670,7 @@ async fn dialogue_loop(
     mut conversation: Conversation,
     mut commands: mpsc::UnboundedReceiver<DialogueCmd>,
     replies: mpsc::Sender<(GenerationId, ReplyMsg)>,
+    notice: Option<&'static str>,
 ) {
     while let Some(cmd) = commands.recv().await {
         match cmd {
@@ -650,17 +690,8 @@ async fn dialogue_loop(
                     drop(sink);
                     result
                 };
-                let forward = async {
-                    while let Some(event) = sink_rx.recv().await {
-                        if replies
-                            .send((generation, ReplyMsg::Event(event)))
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                };
+                let notice = notice.filter(|_| input == ReplyInput::Greeting);
+                let forward = forward_reply(generation, &mut sink_rx, &replies, notice);
                 let (result, ()) = tokio::join!(reply, forward);
                 let msg = match result {
                     Ok(()) => ReplyMsg::Done,
@@ -680,6 +711,17 @@ async fn dialogue_loop(
     }
 }
 
+/// A turn's stage latencies in whole ms, as the call log stores them.
+fn timings(l: &TurnLatency) -> TurnTimings {
+    let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+    TurnTimings {
+        transcript_ms: ms(l.transcript),
+        first_text_ms: ms(l.first_text),
+        first_audio_ms: ms(l.first_audio),
+        first_frame_ms: ms(l.first_frame_sent),
+    }
+}
+
 /// Writes finished turns to the call log in order, each under a deadline.
 async fn turn_writer(call_log: CallLog, mut turns: mpsc::UnboundedReceiver<NewTurn>) {
     while let Some(turn) = turns.recv().await {
@@ -688,5 +730,94 @@ async fn turn_writer(call_log: CallLog, mut turns: mpsc::UnboundedReceiver<NewTu
             Ok(Err(e)) => warn!(error = %e, "turn not written to the call log"),
             Err(_) => warn!("turn not written to the call log: store timed out"),
         }
+    }
+}
+
+/// Forwards one generation's reply events to the runner, in order. `notice` (the recording
+/// notice, on the greeting) is said right after the reply's first sentence, or alone at the
+/// end when the reply has none.
+async fn forward_reply(
+    generation: GenerationId,
+    events: &mut mpsc::Receiver<ReplyEvent>,
+    replies: &mpsc::Sender<(GenerationId, ReplyMsg)>,
+    mut notice: Option<&'static str>,
+) {
+    let send = |event| replies.send((generation, ReplyMsg::Event(event)));
+    while let Some(event) = events.recv().await {
+        let sentence = matches!(event, ReplyEvent::Sentence(_));
+        if send(event).await.is_err() {
+            return;
+        }
+        if sentence
+            && let Some(text) = notice.take()
+            && send(ReplyEvent::Sentence(text.into())).await.is_err()
+        {
+            return;
+        }
+    }
+    if let Some(text) = notice {
+        let _ = send(ReplyEvent::Sentence(text.into())).await;
+    }
+}
+
+/// Writes the call's recording to `<dir>/<call_sid>.wav` (off the async threads); a failure
+/// is logged, never fatal.
+async fn save_recording(recorder: Recorder, dir: &Path, call_sid: &str) {
+    if recorder.is_empty() {
+        debug!("no audio: no call recording written");
+        return;
+    }
+    let Some(path) = recording::recording_path(dir, call_sid) else {
+        warn!("call recording not written: the call SID cannot name a file");
+        return;
+    };
+    match tokio::task::spawn_blocking(move || recorder.finish(&path)).await {
+        Ok(Ok(())) => debug!("call recording written"),
+        Ok(Err(e)) => warn!(error = %e, "call recording not written"),
+        Err(e) => warn!(error = %e, "call recording not written: the writer failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sentences the runner receives for one reply of `sentences`.
+    async fn forwarded(sentences: &[&str], notice: Option<&'static str>) -> Vec<String> {
+        let (sink, mut events) = mpsc::channel(16);
+        for s in sentences {
+            sink.send(ReplyEvent::Sentence((*s).to_owned()))
+                .await
+                .unwrap();
+        }
+        drop(sink);
+        let (replies, mut received) = mpsc::channel(16);
+        forward_reply(GenerationId(1), &mut events, &replies, notice).await;
+        drop(replies);
+        let mut out = Vec::new();
+        while let Some((generation, msg)) = received.recv().await {
+            assert_eq!(generation, GenerationId(1));
+            if let ReplyMsg::Event(ReplyEvent::Sentence(text)) = msg {
+                out.push(text);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_recorded_call_is_announced_after_the_first_sentence_of_the_greeting() {
+        let greeting = [
+            "Hi Jordan, thanks for calling Otto's Auto.",
+            "How can I help you today?",
+        ];
+        assert_eq!(
+            forwarded(&greeting, Some(recording::NOTICE)).await,
+            [greeting[0], "This call is recorded.", greeting[1]]
+        );
+        assert_eq!(forwarded(&greeting, None).await, greeting);
+        assert_eq!(
+            forwarded(&[], Some(recording::NOTICE)).await,
+            [recording::NOTICE]
+        );
     }
 }

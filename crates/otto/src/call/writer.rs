@@ -179,18 +179,20 @@ where
             let Some(first) = next(&mut control_rx, &mut media_rx, &mut current, true).await else {
                 break;
             };
-            let mut message = first;
-            for _ in 0..MAX_BATCH {
+            // A message is taken off the queues only when it will be fed in this batch.
+            let mut message = Some(first);
+            let mut fed = 0;
+            while let Some(m) = message.take() {
                 if sink
-                    .feed(make_text(message.into_json(&stream_sid)))
+                    .feed(make_text(m.into_json(&stream_sid)))
                     .await
                     .is_err()
                 {
                     break 'socket;
                 }
-                match next(&mut control_rx, &mut media_rx, &mut current, false).await {
-                    Some(m) => message = m,
-                    None => break,
+                fed += 1;
+                if fed < MAX_BATCH {
+                    message = next(&mut control_rx, &mut media_rx, &mut current, false).await;
                 }
             }
             if sink.flush().await.is_err() {
@@ -201,4 +203,24 @@ where
         let _ = sink.close().await;
     };
     (outbound, writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_burst_longer_than_a_batch_reaches_the_socket_whole() {
+        let mut sent: Vec<String> = Vec::new();
+        let (outbound, writer) = channel(StreamSid::random(), &mut sent, |s| s);
+        let frames = 3 * MAX_BATCH + 5;
+        for _ in 0..frames {
+            outbound.audio(vec![0xFF; 160]).unwrap();
+        }
+        outbound.mark("end".into()).unwrap();
+        drop(outbound);
+        writer.await;
+        assert_eq!(sent.len(), frames + 1, "every frame and the mark");
+        assert!(sent.last().unwrap().contains("\"mark\""));
+    }
 }

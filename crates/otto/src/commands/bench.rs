@@ -34,6 +34,12 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             };
             print!("{report}");
         }
+        BenchCommand::Pages { calls, iterations } => {
+            print!(
+                "{}",
+                super::bench_pages::run(config, calls, iterations).await?
+            );
+        }
         #[cfg(feature = "bench-calls")]
         BenchCommand::Calls {
             concurrency,

@@ -127,6 +127,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         Some(log) => store.call_with_turns(log.id).await?,
         None => None,
     };
+    let call_id = call.as_ref().map(|c| c.call.id);
     if let Some(call) = call {
         for turn in &call.turns {
             let who = match turn.speaker {
@@ -160,5 +161,39 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         Some(a) => println!("\nIn the database now: {}", appointment_line(&shop, a)),
         None => bail!("the call did not book the {when} oil change; see the conversation above"),
     }
+    dashboard_login(config, &shop, call_id).await
+}
+
+/// Prints the dashboard's address and a one-time login: the account `demo` (an owner), with a
+/// new random password each run.
+async fn dashboard_login(
+    config: &Config,
+    shop: &Shop,
+    call_id: Option<otto_core::records::Id>,
+) -> anyhow::Result<()> {
+    let password = crate::dashboard::auth::random_token(15);
+    let hash = crate::dashboard::auth::hash_password(&password)?;
+    let store = shop.store();
+    if store.staff_account(DEMO_STAFF).await?.is_some() {
+        store.set_staff_password(DEMO_STAFF, &hash).await?;
+    } else {
+        store
+            .create_staff(&otto_store::NewStaff {
+                name: DEMO_STAFF.into(),
+                role: otto_core::records::StaffRole::Owner,
+                password_hash: hash,
+            })
+            .await?;
+    }
+    let base = config.server.public_url.trim_end_matches('/');
+    let page = call_id.map_or_else(|| format!("{base}/"), |id| format!("{base}/calls/{id}"));
+    println!(
+        "\nThe dashboard: run `./target/debug/otto serve`, open {page} and sign in as \
+         {DEMO_STAFF} with the password {password}\n(made for this demo; the next demo run \
+         replaces it. Add your own accounts with `otto staff add NAME --role owner`.)"
+    );
     Ok(())
 }
+
+/// The dashboard account the demo signs in with.
+const DEMO_STAFF: &str = "demo";

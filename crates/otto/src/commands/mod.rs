@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod bench;
 #[cfg(feature = "bench-calls")]
 pub mod bench_calls;
+pub mod bench_pages;
 pub mod call;
 pub mod chat;
 pub mod customers;
@@ -17,6 +18,7 @@ pub mod messages;
 pub mod serve;
 pub mod slots;
 pub mod speech;
+pub mod staff;
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 //! Ctrl-C or SIGTERM, then shuts down gracefully.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::open_shop;
 use crate::call::CallServices;
+use crate::call::recording;
 use crate::config::Config;
 use crate::server::{AppState, serve};
 use crate::sessions::Sessions;
@@ -32,6 +34,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .worker
         .enabled
         .then(|| super::jobs::worker(store, &config));
+    if config.call.record {
+        tokio::spawn(sweep_recordings(
+            config.recording_dir(),
+            config.call.recording_days,
+            stop.child_token(),
+        ));
+    }
     let state = Arc::new(AppState::new(config, calls)?);
     let worker = worker.map(|w| tokio::spawn(w.run(stop.child_token())));
     let signal = stop.clone();
@@ -48,6 +57,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "job worker ended abnormally");
     }
     served
+}
+
+/// How often expired call recordings are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes call recordings older than `keep_days` now and then every hour, until `stop`.
+async fn sweep_recordings(dir: std::path::PathBuf, keep_days: u32, stop: CancellationToken) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match recording::sweep(&dir, keep_days, SystemTime::now()).await {
+            Ok(deleted) => tracing::info!(deleted, keep_days, "expired call recordings deleted"),
+            Err(e) => tracing::warn!(error = %e, "call recordings could not be swept"),
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.

@@ -5,8 +5,9 @@
 //! ends.
 //!
 //! The caller's identity comes from `from`, so this endpoint lets its user act as any customer:
-//! it is meant for staff, and served only when `server.chat = true` (off by default, until
-//! staff sign-in guards it).
+//! it needs a signed-in staff session (the dashboard's "Try Otto" page), an `Origin` of this
+//! server when the browser sends one (no cross-site WebSocket), and is not served at all when
+//! `server.chat = false`.
 
 use std::sync::Arc;
 
@@ -37,9 +38,25 @@ pub struct ChatQuery {
 /// Upgrades to a chat socket for the caller `from`.
 pub async fn chat(
     State(state): State<Arc<AppState>>,
+    staff: crate::dashboard::auth::Staff,
+    headers: axum::http::HeaderMap,
     Query(query): Query<ChatQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, HttpError> {
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let origin = origin.to_str().unwrap_or("");
+        let same = origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest == host);
+        if !same {
+            return Err(HttpError::Forbidden("cross-origin chat refused"));
+        }
+    }
+    tracing::info!(staff = %staff.name(), "staff chat started");
     let caller =
         PhoneNumber::parse(&query.from).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     let tasks = state.tasks.clone();

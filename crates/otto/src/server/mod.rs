@@ -1,13 +1,15 @@
 //! The HTTP server behind `otto serve`: Twilio webhooks and the media WebSocket
-//! ([`twilio`]), the text chat WebSocket ([`chat`]), and operations endpoints ([`ops`]).
-//! Every route fails with the one [`error::HttpError`].
+//! ([`twilio`]), the text chat WebSocket ([`chat`]), operations endpoints ([`ops`]), and the
+//! staff dashboard ([`crate::dashboard`], which lists its own routes). Nothing but Twilio's
+//! signed webhooks, `/health`, `/ready`, `/metrics` (bearer token or loopback) and the login
+//! page answers without a staff session.
 //!
 //! | route | what |
 //! |---|---|
 //! | `POST /twilio/voice` | incoming-call webhook → TwiML `<Connect><Stream>` (or a busy message) |
 //! | `POST /twilio/status` | call status callbacks → call log |
 //! | `GET /twilio/media` | Twilio Media Streams WebSocket → one call runner per stream |
-//! | `GET /chat?from=+1…` | text conversation over a WebSocket (dashboard, tests) |
+//! | `GET /chat?from=+1…` | text conversation over a WebSocket, for signed-in staff (the dashboard's "Try Otto") |
 //! | `GET /health`, `GET /ready`, `GET /metrics` | liveness, readiness, Prometheus metrics |
 //!
 //! Shutdown is graceful: on the shutdown signal the server stops taking calls (webhooks answer
@@ -53,6 +55,8 @@ pub struct AppState {
     pub end_calls: CancellationToken,
     /// Live call and chat tasks, awaited on shutdown.
     pub tasks: TaskTracker,
+    /// Sign-in attempt limits of the dashboard.
+    pub login_limits: crate::dashboard::auth::LoginLimits,
 }
 
 impl AppState {
@@ -80,6 +84,7 @@ impl AppState {
             shutting_down: CancellationToken::new(),
             end_calls: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            login_limits: crate::dashboard::auth::LoginLimits::default(),
         })
     }
 
@@ -104,7 +109,7 @@ impl AppState {
 
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    let mut router = Router::new();
+    let mut router = crate::dashboard::routes();
     if state.config.server.chat {
         router = router.route("/chat", get(chat::chat));
     }
