@@ -880,7 +880,7 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            async fn turns_between(
+            async fn agent_turns_between(
                 &self,
                 since: DateTime<Utc>,
                 until: DateTime<Utc>,
@@ -889,7 +889,7 @@ macro_rules! impl_sql_store {
                 let rows = sqlx::query(concat!(
                     "SELECT ",
                     $crate::sql_store::turn_cols!(),
-                    " FROM call_turns WHERE spoken_at >= $1 AND spoken_at < $2 \
+                    " FROM call_turns WHERE spoken_at >= $1 AND spoken_at < $2 AND speaker = 'agent' \
                      ORDER BY spoken_at, id LIMIT $3"
                 ))
                 .bind(DbTime(since))

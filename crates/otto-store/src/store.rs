@@ -148,9 +148,9 @@ pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
     /// Records something a tool did on a call; the detail is cut to 2,000 characters.
     /// [`StoreError::Rejected`] for an unknown call or a tool name outside 1..=64 characters.
     async fn record_tool_action(&self, action: &NewToolAction) -> StoreResult<()>;
-    /// Turns spoken in `[since, until)`, oldest first, at most `limit` (capped at 10,000);
-    /// for latency and barge-in figures.
-    async fn turns_between(
+    /// Otto's turns spoken in `[since, until)`, oldest first, at most `limit` (capped at
+    /// 10,000); for latency and barge-in figures.
+    async fn agent_turns_between(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,

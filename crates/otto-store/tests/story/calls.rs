@@ -177,14 +177,15 @@ pub async fn timings_and_tool_actions_are_kept_with_the_call(store: Arc<dyn Stor
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Rejected(_)), "{e:?}");
-    // Turns by time: [since, until).
+    // Otto's turns by time: [since, until).
     let turns = store
-        .turns_between(utc(2030, 3, 5, 15, 0), utc(2030, 3, 5, 15, 2), 100)
+        .agent_turns_between(utc(2030, 3, 5, 15, 0), utc(2030, 3, 5, 15, 2), 100)
         .await
         .unwrap();
-    assert_eq!(turns.len(), 2);
+    assert_eq!(turns.len(), 1);
+    assert_eq!(turns[0].text, "Nine works.");
     let none = store
-        .turns_between(utc(2030, 3, 5, 15, 2), utc(2030, 3, 5, 16, 0), 100)
+        .agent_turns_between(utc(2030, 3, 5, 15, 2), utc(2030, 3, 5, 16, 0), 100)
         .await
         .unwrap();
     assert!(none.is_empty());

@@ -118,7 +118,7 @@ pub async fn performance(State(state): State<Arc<AppState>>, staff: Staff) -> Pa
     let store = state.calls.shop.store();
     let now = Utc::now();
     let since = now - Duration::hours(24);
-    let turns = store.turns_between(since, now, 10_000).await?;
+    let turns = store.agent_turns_between(since, now, 10_000).await?;
     let timings: Vec<_> = turns.iter().filter_map(|t| t.timings).collect();
     let barge_ins = turns
         .iter()
