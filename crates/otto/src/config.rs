@@ -134,6 +134,9 @@ pub struct ServerConfig {
     pub validate_signatures: bool,
     /// Calls handled at once; further callers hear a polite busy message. Default 100.
     pub max_concurrent_calls: u32,
+    /// How long a call answered with `<Connect><Stream>` holds its place for the media stream,
+    /// s (1..=300); after it, the place is freed and the call log closed. Default 30.
+    pub stream_wait_secs: u64,
     /// On shutdown, how long live calls may go on before they are ended, s. Default 30.
     pub shutdown_grace_secs: u64,
     /// Name of this instance in live-call sessions. Default: the host name.
@@ -236,6 +239,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".into(),
             validate_signatures: true,
             max_concurrent_calls: 100,
+            stream_wait_secs: 30,
             shutdown_grace_secs: 30,
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| "otto".into()),
             chat: true,
@@ -349,6 +353,9 @@ impl Config {
             bail!(
                 "server.public_url must be an http(s) URL without a query, e.g. https://otto.example.com"
             );
+        }
+        if !(1..=300).contains(&self.server.stream_wait_secs) {
+            bail!("server.stream_wait_secs must be 1..=300");
         }
         if self.server.max_concurrent_calls == 0 {
             bail!("server.max_concurrent_calls must be at least 1");

@@ -6,6 +6,7 @@
 //! `deepgram` section is set, else the local engines (whisper.cpp and flite); an OpenAI-compatible LLM when `llm` is set, else the rule-based
 //! dialogue; NHTSA recalls when `nhtsa.enabled`; Twilio REST when `twilio` is set.
 
+pub mod admission;
 pub mod metrics;
 pub mod recording;
 pub mod runner;

@@ -86,8 +86,13 @@ enum ReplyMsg {
     Failed,
 }
 
-/// Runs one call on an accepted media socket until it ends.
-pub async fn run(services: Arc<CallServices>, socket: WebSocket, shutdown: CancellationToken) {
+/// Runs one call on an accepted media socket until it ends, holding its call permit.
+pub async fn run(
+    services: Arc<CallServices>,
+    admission: Arc<super::admission::Admission>,
+    socket: WebSocket,
+    shutdown: CancellationToken,
+) {
     let (sink, mut stream) = socket.split();
     let (stream_sid, start) = match wait_for_start(&mut stream).await {
         Ok(s) => s,
@@ -95,6 +100,11 @@ pub async fn run(services: Arc<CallServices>, socket: WebSocket, shutdown: Cance
             warn!(error = %e, "media stream rejected");
             return;
         }
+    };
+    // Held until the call ends: the call's place under `server.max_concurrent_calls`.
+    let Some(_permit) = admission.claim(start.call_sid.as_str()) else {
+        warn!("media stream refused: at the call limit");
+        return;
     };
     let span = info_span!("call", call_sid = %start.call_sid.as_str());
     async move {

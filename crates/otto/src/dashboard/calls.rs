@@ -22,13 +22,15 @@ use crate::call::recording::recording_path;
 use crate::server::AppState;
 
 /// Outcomes a call can be filtered by.
-pub const OUTCOMES: [&str; 6] = [
+pub const OUTCOMES: [&str; 8] = [
     "booked",
     "rescheduled",
     "cancelled",
     "message",
     "transferred",
     "informed",
+    "busy",
+    "no_stream",
 ];
 
 /// One call in a list.
@@ -86,7 +88,7 @@ struct CallsPage {
     layout: Layout,
     day: String,
     outcome: String,
-    outcomes: [&'static str; 6],
+    outcomes: [&'static str; 8],
     calls: Vec<CallRow>,
 }
 

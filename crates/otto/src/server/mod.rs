@@ -30,7 +30,6 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use otto_twilio::signature::SignatureValidator;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
@@ -47,8 +46,8 @@ pub struct AppState {
     pub calls: Arc<CallServices>,
     /// `None` when signature validation is switched off.
     pub validator: Option<SignatureValidator>,
-    /// One permit per live call (`server.max_concurrent_calls`).
-    pub permits: Arc<Semaphore>,
+    /// One permit per live call (`server.max_concurrent_calls`), reserved by the webhook.
+    pub admission: Arc<crate::call::admission::Admission>,
     /// Fired when the server begins shutting down.
     pub shutting_down: CancellationToken,
     /// Fired when live calls must end (grace period over).
@@ -75,12 +74,15 @@ impl AppState {
             ),
             (_, false) => None,
         };
-        let permits = Arc::new(Semaphore::new(config.server.max_concurrent_calls as usize));
+        let admission = Arc::new(crate::call::admission::Admission::new(
+            config.server.max_concurrent_calls as usize,
+            Duration::from_secs(config.server.stream_wait_secs),
+        ));
         Ok(Self {
             config,
             calls,
             validator,
-            permits,
+            admission,
             shutting_down: CancellationToken::new(),
             end_calls: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -122,6 +124,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
         .with_state(state)
+}
+
+/// How often reservations whose stream never came are looked for.
+const EXPIRY_TICK: Duration = Duration::from_secs(1);
+
+/// Frees the places of calls answered with `<Connect><Stream>` whose media stream never
+/// started, and closes their call logs (outcome "no_stream"), until `stop`.
+async fn close_streamless_calls(state: Arc<AppState>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(EXPIRY_TICK);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        for call_sid in state.admission.expired() {
+            tracing::warn!(%call_sid, "no media stream came for an answered call");
+            let outcome = otto_shop::CallOutcome {
+                outcome: Some("no_stream".into()),
+                ..otto_shop::CallOutcome::default()
+            };
+            if let Err(e) = state.calls.recorder.end(&call_sid, None, outcome).await {
+                tracing::warn!(error = %e, "streamless call log not closed");
+            }
+        }
+    }
 }
 
 /// A server running in the background (tests, the demo, `otto call` against itself).
@@ -194,6 +221,7 @@ pub async fn serve(
         }
     };
     info!(addr = %listener.local_addr()?, "Otto is listening");
+    let expiry = tokio::spawn(close_streamless_calls(state.clone(), stop.clone()));
     // Media frames are small and must leave at once: no Nagle delay waiting for an ACK.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
@@ -208,6 +236,7 @@ pub async fn serve(
     .await
     .context("HTTP server")?;
     // HTTP is down; media sockets live on in their own tasks.
+    expiry.abort();
     state.tasks.close();
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     if tokio::time::timeout(grace, state.tasks.wait())

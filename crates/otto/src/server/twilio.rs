@@ -110,7 +110,7 @@ pub async fn voice(
         warn!(error = %e, "call log not started");
     }
     let shop = &state.calls.shop.config().name;
-    if state.shutting_down.is_cancelled() || state.permits.available_permits() == 0 {
+    if state.shutting_down.is_cancelled() || !state.admission.reserve(call_sid) {
         info!(
             call_sid = incoming.call_sid.as_str(),
             "busy: at the call limit"
@@ -177,7 +177,8 @@ pub async fn status(
 }
 
 /// `GET /twilio/media`: the Media Streams WebSocket. The upgrade is signature-checked over the
-/// stream URL; each accepted socket runs one call while holding a call permit.
+/// stream URL; each accepted socket runs one call, which takes its call's reserved permit when
+/// `start` arrives ([`crate::call::admission`]).
 pub async fn media(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -193,10 +194,7 @@ pub async fn media(
     if state.shutting_down.is_cancelled() {
         return Err(HttpError::Unavailable("shutting down"));
     }
-    let Ok(permit) = state.permits.clone().try_acquire_owned() else {
-        warn!("media stream refused: at the call limit");
-        return Err(HttpError::Unavailable("at the call limit"));
-    };
+    let admission = state.admission.clone();
     let calls = state.calls.clone();
     let end_calls = state.end_calls.clone();
     let tasks = state.tasks.clone();
@@ -205,9 +203,6 @@ pub async fn media(
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                runner::run(calls, socket, end_calls).await;
-                drop(permit);
-            })
+            tasks.track_future(runner::run(calls, admission, socket, end_calls))
         }))
 }

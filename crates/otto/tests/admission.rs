@@ -1,0 +1,85 @@
+//! Call admission over real HTTP: a burst of webhooks past `server.max_concurrent_calls` gets
+//! exactly that many `<Connect><Stream>` answers and the busy message for the rest (places are
+//! reserved by the webhook, not counted later), and a call whose media stream never comes frees
+//! its place and has its call log closed after `server.stream_wait_secs`.
+
+// Test code: a panic on a broken precondition is the failure message.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use otto_twilio::CallSid;
+use tokio::time::{Instant, sleep};
+
+use common::{JORDAN, TestApp, spawn_app};
+
+async fn webhook(app: &TestApp, call_sid: &str) -> String {
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("AccountSid", app.account_sid.as_str()),
+            ("ApiVersion", "2010-04-01"),
+            ("CallSid", call_sid),
+            ("CallStatus", "ringing"),
+            ("Direction", "inbound"),
+            ("From", JORDAN),
+            ("To", "+15555550100"),
+        ])
+        .finish();
+    let r = reqwest::Client::new()
+        .post(format!("{}/twilio/voice", app.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    r.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_past_the_limit_is_told_busy_and_streamless_calls_are_closed() {
+    let app = spawn_app(|c| {
+        c.server.validate_signatures = false;
+        c.server.max_concurrent_calls = 2;
+        c.server.stream_wait_secs = 1;
+    })
+    .await;
+    let sids: Vec<String> = (0..10)
+        .map(|_| CallSid::random().as_str().to_string())
+        .collect();
+    let answers = futures_util::future::join_all(sids.iter().map(|sid| webhook(&app, sid))).await;
+    let connected: Vec<&String> = sids
+        .iter()
+        .zip(&answers)
+        .filter(|(_, a)| a.contains("<Connect>"))
+        .map(|(sid, _)| sid)
+        .collect();
+    let busy = answers.iter().filter(|a| a.contains("busy")).count();
+    assert_eq!(connected.len(), 2, "only the limit is promised a stream");
+    assert_eq!(busy, 8, "the rest hear the busy message at once");
+
+    // No stream comes for the two: their places are freed and their call logs closed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.server.state.admission.taken() > 0 {
+        assert!(Instant::now() < deadline, "reservations never expired");
+        sleep(Duration::from_millis(50)).await;
+    }
+    let store = app.shop.store();
+    for sid in connected {
+        let mut log = store.call_by_sid(sid).await.unwrap().unwrap();
+        for _ in 0..50 {
+            if log.ended_at.is_some() {
+                break;
+            }
+            sleep(Duration::from_millis(50)).await;
+            log = store.call_by_sid(sid).await.unwrap().unwrap();
+        }
+        assert!(log.ended_at.is_some(), "the call log is closed");
+        assert_eq!(log.outcome.as_deref(), Some("no_stream"));
+    }
+    // The next caller is connected again.
+    let next = webhook(&app, CallSid::random().as_str()).await;
+    assert!(next.contains("<Connect>"), "{next}");
+}
