@@ -21,9 +21,10 @@ pub fn revealed() -> bool {
     REVEAL.load(Ordering::Relaxed)
 }
 
-/// A personal value for a log line. Displays the value when revealing is on; otherwise the last
-/// two characters of a value that looks like a phone number (`+1******67` style), or
-/// `[N chars]` for any other text.
+/// A personal value for a log line. Displays the value when revealing is on; otherwise a value
+/// that looks like a phone number is masked by the one rule for numbers in logs,
+/// [`crate::domain::PhoneNumber::masked`] (country code and last four digits, `+1******4567`),
+/// and any other text shows only its length, `[N chars]`.
 pub struct Pii<'a>(pub &'a str);
 
 impl fmt::Display for Pii<'_> {
@@ -36,9 +37,15 @@ impl fmt::Display for Pii<'_> {
             && s.chars()
                 .all(|c| c.is_ascii_digit() || "+-() .".contains(c));
         if phone_like {
-            let digits: Vec<char> = s.chars().filter(char::is_ascii_digit).collect();
-            let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
-            write!(f, "+*******{tail}")
+            match crate::domain::PhoneNumber::parse(s) {
+                Ok(p) => f.write_str(&p.masked()),
+                // Not a valid number: nothing but its last four digits.
+                Err(_) => {
+                    let digits: Vec<char> = s.chars().filter(char::is_ascii_digit).collect();
+                    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+                    write!(f, "+******{tail}")
+                }
+            }
         } else {
             write!(f, "[{} chars]", s.chars().count())
         }
@@ -80,7 +87,15 @@ mod tests {
 
     #[test]
     fn masks_unless_revealed() {
-        assert_eq!(Pii("+15551234567").to_string(), "+*******67");
+        // The same rule as PhoneNumber::masked, whatever the number's format.
+        assert_eq!(Pii("+15551234567").to_string(), "+1******4567");
+        assert_eq!(
+            Pii("(555) 123-4567").to_string(),
+            crate::domain::PhoneNumber::parse("(555) 123-4567")
+                .unwrap()
+                .masked()
+        );
+        assert_eq!(Pii("0000000").to_string(), "+******0000");
         assert_eq!(Pii("Jordan Smith").to_string(), "[12 chars]");
         set_reveal(true);
         assert_eq!(Pii("Jordan Smith").to_string(), "Jordan Smith");

@@ -212,7 +212,13 @@ impl ShopConfig {
             return err("shop.services: at least one service is required".into());
         }
         let mut names: Vec<String> = Vec::new();
+        let mut ids: Vec<&str> = Vec::new();
         for s in &self.services {
+            // Appointments store the id: two services with one id would mix up bookings.
+            if ids.contains(&s.id.as_str()) {
+                return err(format!("service id {:?} is used twice", s.id));
+            }
+            ids.push(&s.id);
             if s.id.is_empty()
                 || !s
                     .id
@@ -411,6 +417,13 @@ mod tests {
         shop.bays = 2;
         shop.services[1].aliases.push("LUBE".into());
         assert!(shop.validate().unwrap_err().0.contains("lube"));
+        shop.services = default_catalog();
+        let mut twin = shop.services[0].clone();
+        twin.name = "another service".into();
+        twin.aliases.clear();
+        shop.services.push(twin);
+        let e = shop.validate().unwrap_err().0;
+        assert!(e.contains("used twice") && e.contains(&shop.services[0].id), "{e}");
         shop.services = default_catalog();
         shop.hours.monday = Some(TimeRange::hm(18, 0, 8, 0));
         assert!(shop.validate().unwrap_err().0.contains("Mon"));
