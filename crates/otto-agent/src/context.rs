@@ -161,10 +161,27 @@ impl CallerContext {
     }
 
     /// Records something done on the call: a line of the call log summary and a tool action
-    /// shown beside the transcript ([`CallerContext::act`]).
+    /// shown beside the transcript ([`CallerContext::act`]). The call log gets the outcome,
+    /// summary and customer at once, not only at the end, so a crash mid-call loses none of
+    /// them (best effort: a failed write is logged).
     pub(crate) async fn done(&mut self, tool: &str, line: String) {
         self.act(tool, &line).await;
         self.summary.push(line);
+        if let Some(call_id) = self.call_id {
+            let summary = self.summary();
+            let noted = self
+                .store()
+                .note_call(
+                    call_id,
+                    self.outcome.map(|o| o.as_str()),
+                    summary.as_deref(),
+                    self.customer.as_ref().map(|c| c.id),
+                )
+                .await;
+            if let Err(e) = noted {
+                tracing::warn!(error = %e, "call progress not recorded");
+            }
+        }
     }
 
     /// Records a tool action beside the call's transcript (nothing outside a call log). Best

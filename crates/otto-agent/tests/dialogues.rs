@@ -1448,6 +1448,19 @@ async fn a_booking_completes_even_when_the_reply_is_cancelled() {
     assert_eq!(appts.len(), 1);
     assert_eq!(show(appts[0].start), "2025-03-11 14:00");
     assert_eq!(conv.context().outcome(), Some(otto_agent::Outcome::Booked));
+
+    // The call never ends (the process dies here): its log already says what it did.
+    drop(conv);
+    let log = w.store.call_by_sid("CA-cancel").await.unwrap().unwrap();
+    assert_eq!(log.ended_at, None);
+    assert_eq!(log.outcome.as_deref(), Some("booked"));
+    assert_eq!(log.customer_id, Some(w.known.id));
+    assert!(
+        log.summary
+            .as_deref()
+            .is_some_and(|s| s.starts_with("Booked")),
+        "{log:?}"
+    );
 }
 
 /// A brain that answers the greeting and its first `answers` caller turns, then fails.

@@ -423,7 +423,10 @@ mod tests {
         twin.aliases.clear();
         shop.services.push(twin);
         let e = shop.validate().unwrap_err().0;
-        assert!(e.contains("used twice") && e.contains(&shop.services[0].id), "{e}");
+        assert!(
+            e.contains("used twice") && e.contains(&shop.services[0].id),
+            "{e}"
+        );
         shop.services = default_catalog();
         shop.hours.monday = Some(TimeRange::hm(18, 0, 8, 0));
         assert!(shop.validate().unwrap_err().0.contains("Mon"));

@@ -827,6 +827,27 @@ macro_rules! impl_sql_store {
                 .ok_or_else(|| StoreError::not_found("call", call_sid))
             }
 
+            async fn note_call(
+                &self,
+                call_id: Id,
+                outcome: Option<&str>,
+                summary: Option<&str>,
+                customer_id: Option<Id>,
+            ) -> StoreResult<()> {
+                let exists: Option<Id> = sqlx::query_scalar(
+                    "UPDATE call_logs SET outcome = COALESCE($2, outcome), \
+                     summary = COALESCE($3, summary), customer_id = COALESCE($4, customer_id) \
+                     WHERE id = $1 RETURNING id",
+                )
+                .bind(call_id)
+                .bind(outcome)
+                .bind(summary)
+                .bind(customer_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                exists.map(|_| ()).ok_or_else(|| StoreError::not_found("call", call_id))
+            }
+
             async fn call_by_sid(&self, call_sid: &str) -> StoreResult<Option<CallLog>> {
                 sqlx::query(concat!("SELECT ", $crate::sql_store::call_cols!(), " FROM call_logs WHERE call_sid = $1"))
                     .bind(call_sid)

@@ -139,6 +139,17 @@ pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
     /// the duration is `ended_at - started_at` in whole seconds (0 if `ended_at` is earlier),
     /// and `None` fields keep what is stored. [`StoreError::NotFound`] for an unknown SID.
     async fn end_call(&self, call_sid: &str, end: &CallEnd) -> StoreResult<CallLog>;
+    /// Records what a call has done so far, so a crash before its end loses nothing: outcome
+    /// and summary replaced and the customer set, each when given (also on a call already
+    /// ended, e.g. one closed for want of a stream that then came). [`StoreError::NotFound`]
+    /// for an unknown call.
+    async fn note_call(
+        &self,
+        call_id: Id,
+        outcome: Option<&str>,
+        summary: Option<&str>,
+        customer_id: Option<Id>,
+    ) -> StoreResult<()>;
     /// The call with this SID.
     async fn call_by_sid(&self, call_sid: &str) -> StoreResult<Option<CallLog>>;
     /// Calls matching `query`, newest first.

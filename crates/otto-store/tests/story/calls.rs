@@ -177,6 +177,18 @@ pub async fn timings_and_tool_actions_are_kept_with_the_call(store: Arc<dyn Stor
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Rejected(_)), "{e:?}");
+    // Progress noted before the end stays, and the end's own fields win only when given.
+    store
+        .note_call(c.id, Some("booked"), Some("Booked oil change."), None)
+        .await
+        .unwrap();
+    let noted = store.call_by_sid("CA7").await.unwrap().unwrap();
+    assert_eq!(noted.outcome.as_deref(), Some("booked"));
+    assert_eq!(noted.summary.as_deref(), Some("Booked oil change."));
+    assert_eq!(noted.ended_at, None);
+    let e = store.note_call(9999, None, None, None).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+
     // Otto's turns by time: [since, until).
     let turns = store
         .agent_turns_between(utc(2030, 3, 5, 15, 0), utc(2030, 3, 5, 15, 2), 100)
