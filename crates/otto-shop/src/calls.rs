@@ -157,6 +157,7 @@ impl CallLog {
             at: self.recorder.clock.now(),
             interrupted,
             timings: None,
+            seq: None,
         }
     }
 

@@ -77,6 +77,11 @@ pub struct NewTurn {
     pub interrupted: bool,
     /// How long an agent turn took to start, when it answered a caller turn on a call.
     pub timings: Option<TurnTimings>,
+    /// The turn's place in the call, when the writer numbers turns itself (a call runner that
+    /// retries writes): a retried write of a seq already stored changes nothing, and a turn
+    /// that could not be written leaves a gap rather than renumbering the rest. `None`: the
+    /// store numbers it next.
+    pub seq: Option<u32>,
 }
 
 /// A call with its transcript, turns in `seq` order, and what its tools did, by time.

@@ -768,23 +768,42 @@ macro_rules! impl_sql_store {
                 // Bumping the call's counter first takes its row lock (PostgreSQL) or the write
                 // lock (SQLite), so concurrent appends get consecutive, distinct seq numbers.
                 let mut tx = self.pool.begin().await?;
-                let count: i32 = sqlx::query_scalar(
-                    "UPDATE call_logs SET turn_count = turn_count + 1 WHERE id = $1 \
-                     RETURNING turn_count",
-                )
-                .bind(call_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::not_found("call", call_id))?;
+                let seq: i32 = match turn.seq {
+                    None => {
+                        let count: i32 = sqlx::query_scalar(
+                            "UPDATE call_logs SET turn_count = turn_count + 1 WHERE id = $1 \
+                             RETURNING turn_count",
+                        )
+                        .bind(call_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| StoreError::not_found("call", call_id))?;
+                        count - 1
+                    }
+                    Some(seq) => {
+                        let seq = i32_of(seq, "turn seq")?;
+                        sqlx::query_scalar::<_, i32>(
+                            "UPDATE call_logs SET turn_count = CASE WHEN turn_count > $2 \
+                             THEN turn_count ELSE $2 END WHERE id = $1 RETURNING turn_count",
+                        )
+                        .bind(call_id)
+                        .bind(seq + 1)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| StoreError::not_found("call", call_id))?;
+                        seq
+                    }
+                };
                 let t = turn.timings;
                 let row = sqlx::query(concat!(
                     "INSERT INTO call_turns (call_id, seq, speaker, text, spoken_at, \
                      interrupted, transcript_ms, first_text_ms, first_audio_ms, first_frame_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (call_id, seq) DO NOTHING RETURNING ",
                     $crate::sql_store::turn_cols!()
                 ))
                 .bind(call_id)
-                .bind(count - 1)
+                .bind(seq)
                 .bind(turn.speaker.as_str())
                 .bind(&turn.text)
                 .bind(DbTime(turn.at))
@@ -793,8 +812,23 @@ macro_rules! impl_sql_store {
                 .bind(t.map(|t| ms_col(t.first_text_ms)))
                 .bind(t.map(|t| ms_col(t.first_audio_ms)))
                 .bind(t.map(|t| ms_col(t.first_frame_ms)))
-                .fetch_one(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+                let row = match row {
+                    Some(row) => row,
+                    // A retried write of a turn already stored.
+                    None => {
+                        sqlx::query(concat!(
+                            "SELECT ",
+                            $crate::sql_store::turn_cols!(),
+                            " FROM call_turns WHERE call_id = $1 AND seq = $2"
+                        ))
+                        .bind(call_id)
+                        .bind(seq)
+                        .fetch_one(&mut *tx)
+                        .await?
+                    }
+                };
                 let turn = turn_row(&row)?;
                 tx.commit().await?;
                 Ok(turn)

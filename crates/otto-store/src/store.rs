@@ -131,9 +131,12 @@ pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
     /// Records the start of a call. Idempotent by `call_sid`: a repeated start returns the
     /// call already stored, unchanged.
     async fn start_call(&self, new: &NewCall) -> StoreResult<CallLog>;
-    /// Appends a finished turn to a call, assigning the next `seq` (0, 1, …); committed before
-    /// returning. Turns may arrive after the call ended. Concurrent appends to one call get
-    /// distinct, consecutive `seq`s. [`StoreError::NotFound`] for an unknown call.
+    /// Appends a finished turn to a call; committed before returning. Turns may arrive after
+    /// the call ended. Without `turn.seq` the store assigns the next `seq` (0, 1, …), and
+    /// concurrent appends to one call get distinct, consecutive ones. With `turn.seq` that
+    /// place is used: writing a seq already stored returns the stored turn unchanged (a retried
+    /// write), and later store-numbered turns come after the highest. [`StoreError::NotFound`]
+    /// for an unknown call.
     async fn append_turn(&self, call_id: Id, turn: &NewTurn) -> StoreResult<CallTurn>;
     /// Records the end of a call. Safe to repeat and out of order: the first `ended_at` wins,
     /// the duration is `ended_at - started_at` in whole seconds (0 if `ended_at` is earlier),

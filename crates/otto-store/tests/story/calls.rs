@@ -32,6 +32,7 @@ fn turn(speaker: Speaker, text: &str) -> NewTurn {
         at: utc(2030, 3, 5, 15, 1),
         interrupted: false,
         timings: None,
+        seq: None,
     }
 }
 
@@ -201,6 +202,36 @@ pub async fn timings_and_tool_actions_are_kept_with_the_call(store: Arc<dyn Stor
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+pub async fn writer_numbered_turns_are_idempotent_and_never_renumbered(store: Arc<dyn Store>) {
+    let c = store.start_call(&call("CA8", 0)).await.unwrap();
+    let at = |seq: u32, text: &str| NewTurn {
+        seq: Some(seq),
+        ..turn(Speaker::Caller, text)
+    };
+    store.append_turn(c.id, &at(0, "zero")).await.unwrap();
+    // Turn 1 was lost (a database outage outlasted its retries): turn 2 keeps its place.
+    let two = store.append_turn(c.id, &at(2, "two")).await.unwrap();
+    assert_eq!(two.seq, 2);
+    // A retried write (the first commit's answer was lost) changes nothing.
+    let again = store.append_turn(c.id, &at(2, "two, again")).await.unwrap();
+    assert_eq!(again, two);
+    // A store-numbered turn comes after the highest.
+    let next = store
+        .append_turn(c.id, &turn(Speaker::Agent, "next"))
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 3);
+    let record = store.call_with_turns(c.id).await.unwrap().unwrap();
+    let seqs: Vec<(u32, &str)> = record
+        .turns
+        .iter()
+        .map(|t| (t.seq, t.text.as_str()))
+        .collect();
+    assert_eq!(seqs, [(0, "zero"), (2, "two"), (3, "next")]);
+    let e = store.append_turn(9999, &at(0, "x")).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
 }
 
 pub async fn concurrent_turns_get_distinct_seq(store: Arc<dyn Store>) {

@@ -29,6 +29,7 @@ story! {
     calls: [
         start_call_is_idempotent_and_turns_are_numbered,
         concurrent_turns_get_distinct_seq,
+        writer_numbered_turns_are_idempotent_and_never_renumbered,
         end_call_is_safe_to_repeat_and_out_of_order,
         reminders_due_sent_and_failed,
         timings_and_tool_actions_are_kept_with_the_call,

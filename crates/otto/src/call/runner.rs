@@ -197,6 +197,8 @@ struct Call {
     current: Option<(GenerationId, CancellationToken)>,
     /// Stage latencies of the reply being played, stored with its agent turn when it commits.
     reply_timings: Option<TurnTimings>,
+    /// The next turn's place in the call log (the runner numbers turns, see [`write_turns`]).
+    next_seq: u32,
     bad_messages: u32,
     /// Inputs produced while executing outputs (e.g. a TTS failure), fed next.
     follow_ups: Vec<Input>,
@@ -300,6 +302,7 @@ impl Call {
             turn_task,
             current: None,
             reply_timings: None,
+            next_seq: 0,
             bad_messages: 0,
             follow_ups: Vec::new(),
             recording: recorder,
@@ -538,6 +541,8 @@ impl Call {
                 interrupted,
             } => {
                 let mut turn = self.call_log.turn(speaker, &text, interrupted);
+                turn.seq = Some(self.next_seq);
+                self.next_seq += 1;
                 if speaker == Speaker::Agent {
                     turn.timings = self.reply_timings.take();
                 }
@@ -732,15 +737,71 @@ fn timings(l: &TurnLatency) -> TurnTimings {
     }
 }
 
-/// Writes finished turns to the call log in order, each under a deadline.
-async fn turn_writer(call_log: CallLog, mut turns: mpsc::UnboundedReceiver<NewTurn>) {
+/// How long one turn's write is retried before it is given up as lost: long enough to ride
+/// out a database restart. After a turn is lost, later turns get one attempt each until a
+/// write succeeds again, so a long outage cannot hold the call's end for minutes per turn.
+const TURN_RETRY_FOR: Duration = Duration::from_secs(120);
+
+/// Writes finished turns to the call log in order, each attempt under a deadline, retrying
+/// with backoff (see [`write_turns`]).
+async fn turn_writer(call_log: CallLog, turns: mpsc::UnboundedReceiver<NewTurn>) {
+    let write = |turn: NewTurn| {
+        let log = call_log.clone();
+        async move {
+            match tokio::time::timeout(STORE_TIMEOUT, log.append(&turn)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("store timed out".to_string()),
+            }
+        }
+    };
+    let lost = write_turns(turns, write, TURN_RETRY_FOR).await;
+    if lost > 0 {
+        tracing::error!(
+            lost,
+            "turns lost from the call log: the store stayed unreachable"
+        );
+    }
+}
+
+/// Writes each turn with `write`, in order, retrying a failed write with backoff (100 ms
+/// doubling to 5 s) for up to `retry_for`; returns how many turns were given up. Turns carry
+/// their own `seq`, so a retry never duplicates a turn and a lost one never renumbers the rest.
+async fn write_turns<F, Fut>(
+    mut turns: mpsc::UnboundedReceiver<NewTurn>,
+    write: F,
+    retry_for: Duration,
+) -> u32
+where
+    F: Fn(NewTurn) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut lost = 0;
+    let mut degraded = false;
     while let Some(turn) = turns.recv().await {
-        match tokio::time::timeout(STORE_TIMEOUT, call_log.append(&turn)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => warn!(error = %e, "turn not written to the call log"),
-            Err(_) => warn!("turn not written to the call log: store timed out"),
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match write(turn.clone()).await {
+                Ok(()) => {
+                    degraded = false;
+                    break;
+                }
+                Err(e) if degraded || started.elapsed() >= retry_for => {
+                    warn!(error = %e, seq = ?turn.seq, "turn lost from the call log");
+                    lost += 1;
+                    degraded = true;
+                    break;
+                }
+                Err(e) => {
+                    warn!(error = %e, retry_ms = backoff.as_millis() as u64, "turn not written yet; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
         }
     }
+    lost
 }
 
 /// Forwards one generation's reply events to the runner, in order. `notice` (the recording
@@ -791,6 +852,67 @@ async fn save_recording(recorder: Recorder, dir: &Path, call_sid: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    fn numbered(n: u32) -> mpsc::UnboundedReceiver<NewTurn> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        for seq in 0..n {
+            tx.send(NewTurn {
+                speaker: Speaker::Caller,
+                text: format!("turn {seq}"),
+                at: Utc::now(),
+                interrupted: false,
+                timings: None,
+                seq: Some(seq),
+            })
+            .unwrap();
+        }
+        rx
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn turn_writes_ride_out_a_store_outage_in_order() {
+        // The store refuses the first 6 attempts (an outage of a few seconds), then works.
+        let attempts = Mutex::new(0u32);
+        let written = Mutex::new(Vec::new());
+        let write = |turn: NewTurn| {
+            let mut a = attempts.lock().unwrap();
+            *a += 1;
+            let ok = *a > 6;
+            if ok {
+                written.lock().unwrap().push(turn.seq);
+            }
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err("connection refused".to_string())
+                }
+            }
+        };
+        let lost = write_turns(numbered(15), write, Duration::from_secs(120)).await;
+        assert_eq!(lost, 0);
+        let written = written.into_inner().unwrap();
+        assert_eq!(
+            written,
+            (0..15).map(Some).collect::<Vec<_>>(),
+            "all, in order"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_outage_loses_turns_without_holding_the_call_for_each() {
+        let write = |_: NewTurn| async { Err::<(), _>("connection refused".to_string()) };
+        let started = Instant::now();
+        let lost = write_turns(numbered(15), write, Duration::from_secs(120)).await;
+        assert_eq!(lost, 15);
+        // The first turn is retried for the whole window; the rest get one attempt each.
+        assert!(
+            started.elapsed() < Duration::from_secs(130),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     /// The sentences the runner receives for one reply of `sentences`.
     async fn forwarded(sentences: &[&str], notice: Option<&'static str>) -> Vec<String> {

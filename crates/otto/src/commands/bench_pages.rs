@@ -71,6 +71,7 @@ pub async fn run(config: &Config, calls: u32, iterations: u32) -> anyhow::Result
                         text: "I'd like to book an oil change for Tuesday at nine.".into(),
                         at: started + Duration::seconds(i64::from(t) * 5),
                         interrupted: t == 4,
+                        seq: None,
                         timings: (speaker == Speaker::Agent && t > 0).then_some(TurnTimings {
                             transcript_ms: 300 + t,
                             first_text_ms: 420 + t,
