@@ -83,3 +83,50 @@ async fn a_burst_past_the_limit_is_told_busy_and_streamless_calls_are_closed() {
     let next = webhook(&app, CallSid::random().as_str()).await;
     assert!(next.contains("<Connect>"), "{next}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_a_caller_hears_an_apology_at_once() {
+    let Some(db) = otto_store::testing::postgres("admission_db_down").await else {
+        return;
+    };
+    let url = db.url.clone();
+    let app = spawn_app(move |c| {
+        c.database_url = url;
+        c.server.validate_signatures = false;
+    })
+    .await;
+    // The outage: the database refuses new connections and its open ones are cut.
+    let admin = std::env::var("OTTO_TEST_DATABASE_URL").unwrap();
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let started = Instant::now();
+    let answer = webhook(&app, CallSid::random().as_str()).await;
+    let took = started.elapsed();
+    assert!(
+        answer.contains("<Say>") && answer.contains("call back"),
+        "{answer}"
+    );
+    assert!(!answer.contains("<Connect>"), "no dead stream: {answer}");
+    assert!(took < Duration::from_secs(4), "answered in {took:?}");
+    assert_eq!(app.server.state.admission.taken(), 0, "no place held");
+
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(app);
+    db.finish().await;
+}

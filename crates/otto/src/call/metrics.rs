@@ -6,7 +6,7 @@
 //! | `otto_calls_total{reason}` | counter | finished calls by how they ended |
 //! | `otto_barge_ins_total` | counter | caller interruptions of Otto's speech |
 //! | `otto_turn_stage_seconds{stage}` | histogram | per-turn latency from the end of the caller's speech to: `transcript`, `first_text`, `first_audio`, `first_frame_sent` |
-//! | `otto_provider_errors_total{provider}` | counter | failures of `stt`, `tts`, `dialogue`, `twilio`, `call_setup` |
+//! | `otto_provider_errors_total{provider}` | counter | failures of `stt`, `tts`, `dialogue`, `twilio`, `call_setup`, `database` (a webhook that could not reach it) |
 //! | `otto_media_bad_messages_total{kind}` | counter | rejected media-stream messages |
 //! | `otto_stt_frames_dropped_total` | counter | caller frames a busy recogniser could not take |
 //! | `otto_outbound_frames_dropped_total` | counter | frames not queued to Twilio (queue full or socket closed) |

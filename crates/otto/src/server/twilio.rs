@@ -38,6 +38,19 @@ fn busy_twiml(shop: &str) -> twiml::Response {
         .hangup()
 }
 
+/// What the caller hears when the shop's records cannot be reached.
+fn unavailable_twiml(shop: &str) -> twiml::Response {
+    twiml::Response::new()
+        .say(Say::new(format!(
+            "Thanks for calling {shop}. We're sorry, our booking system is down for a moment. Please call back in a few minutes. Goodbye."
+        )))
+        .hangup()
+}
+
+/// How long the webhook waits for the database before answering with an apology (Twilio
+/// waits 15 s for a webhook; a caller should not hear seconds of silence).
+const STORE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(1_500);
+
 fn xml(response: &twiml::Response) -> Result<Response, HttpError> {
     let body = response.to_xml().map_err(HttpError::internal)?;
     Ok(([(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], body).into_response())
@@ -89,7 +102,8 @@ fn party_text(p: &Party) -> Option<String> {
 }
 
 /// `POST /twilio/voice`: answers an incoming call with `<Connect><Stream>`, or a polite busy
-/// message when Otto is at its call limit or shutting down.
+/// message when Otto is at its call limit or shutting down, or an apology when the database
+/// does not answer within 1.5 s.
 pub async fn voice(
     State(state): State<Arc<AppState>>,
     OriginalUri(uri): OriginalUri,
@@ -101,15 +115,29 @@ pub async fn voice(
     let to = party_text(&incoming.to).unwrap_or_default();
     let recorder = &state.calls.recorder;
     let call_sid = incoming.call_sid.as_str();
-    // The call log exists from the first webhook, so status callbacks always find it.
+    // The call log exists from the first webhook, so status callbacks always find it. Without
+    // the database Otto cannot hold a conversation (every tool needs it): the caller hears an
+    // apology at once rather than silence on a dead stream.
     let caller = from.as_deref().unwrap_or("anonymous");
-    if let Err(e) = recorder
-        .start(call_sid, CallDirection::Inbound, caller, &to)
-        .await
-    {
-        warn!(error = %e, "call log not started");
-    }
     let shop = &state.calls.shop.config().name;
+    let started = tokio::time::timeout(
+        STORE_DEADLINE,
+        recorder.start(call_sid, CallDirection::Inbound, caller, &to),
+    )
+    .await;
+    let failure = match started {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!(
+            "no answer within {} ms",
+            STORE_DEADLINE.as_millis()
+        )),
+    };
+    if let Some(why) = failure {
+        warn!(error = %why, "database unavailable: the caller hears an apology");
+        crate::call::metrics::provider_error("database");
+        return xml(&unavailable_twiml(shop));
+    }
     if state.shutting_down.is_cancelled() || !state.admission.reserve(call_sid) {
         info!(
             call_sid = incoming.call_sid.as_str(),
