@@ -78,10 +78,22 @@ pub async fn sqlite() -> TestDb {
     }
 }
 
+/// Whether this is a CI run (`CI=true`), where a test that needs a service must not skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
 /// A fresh PostgreSQL database, or `None` (after printing a skip line) when
 /// `OTTO_TEST_DATABASE_URL` is unset.
+///
+/// # Panics
+/// When `OTTO_TEST_DATABASE_URL` is unset in CI ([`in_ci`]): a skipped test must not pass there.
 pub async fn postgres(test: &str) -> Option<TestDb> {
     let Ok(admin) = std::env::var("OTTO_TEST_DATABASE_URL") else {
+        assert!(
+            !in_ci(),
+            "CI=true but OTTO_TEST_DATABASE_URL is not set: PostgreSQL test {test} cannot run"
+        );
         eprintln!("skipping PostgreSQL test {test}: OTTO_TEST_DATABASE_URL is not set");
         return None;
     };

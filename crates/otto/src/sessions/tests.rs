@@ -77,6 +77,10 @@ fn redis_url() -> Option<String> {
     match std::env::var("OTTO_TEST_REDIS_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
+            assert!(
+                !otto_store::testing::in_ci(),
+                "CI=true but OTTO_TEST_REDIS_URL is not set: the Redis tests cannot run"
+            );
             eprintln!("skipped: OTTO_TEST_REDIS_URL is not set");
             None
         }
