@@ -9,7 +9,7 @@ mod common;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 
-use common::spawn_app;
+use common::{spawn_app, try_spawn_app};
 
 async fn get(url: &str, bearer: Option<&str>) -> StatusCode {
     let mut req = reqwest::Client::builder()
@@ -51,4 +51,21 @@ async fn metrics_need_the_bearer_token_when_one_is_set() {
         StatusCode::NOT_FOUND,
         "/chat is not served when switched off"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_twilio_signatures_are_skipped_only_on_loopback() {
+    // A first run with no Twilio account: nothing outside can reach a loopback URL.
+    let local = try_spawn_app(|c| c.twilio = None).await;
+    assert!(local.is_ok(), "{:?}", local.err());
+    // Exposed without an auth token to check signatures: refused, saying why.
+    let exposed = try_spawn_app(|c| {
+        c.twilio = None;
+        c.server.public_url = "https://otto.example.com".into();
+    })
+    .await;
+    let e = exposed
+        .err()
+        .expect("an exposed server without Twilio must not start");
+    assert!(e.to_string().contains("not a loopback address"), "{e}");
 }

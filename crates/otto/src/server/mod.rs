@@ -63,14 +63,26 @@ impl AppState {
     /// uses to reach this server).
     ///
     /// # Errors
-    /// Signature validation on without a Twilio auth token.
+    /// Signature validation on without a Twilio auth token while `public_url` is not loopback
+    /// (on loopback, validation is off with a warning: nothing outside can reach it).
     pub fn new(config: Config, calls: Arc<CallServices>) -> anyhow::Result<Self> {
         let validator = match (&config.twilio, config.server.validate_signatures) {
             (Some(t), true) => Some(SignatureValidator::new(t.auth_token.clone())),
+            // Nothing is exposed: a first run with no configuration just works.
+            (None, true) if loopback_url(&config.server.public_url) => {
+                tracing::warn!(
+                    public_url = %config.server.public_url,
+                    "no Twilio account configured: webhook signatures are not checked. Otto \
+                     is reachable on this machine only (public_url is loopback); set twilio.* \
+                     before exposing it"
+                );
+                None
+            }
             (None, true) => bail!(
-                "server.validate_signatures is on but no Twilio auth token is configured: set \
-                 twilio.account_sid, twilio.auth_token and twilio.from_number, or set \
-                 server.validate_signatures = false for local development"
+                "server.public_url {} is not a loopback address, so webhook signatures must be \
+                 checked, but no Twilio auth token is configured: set twilio.account_sid, \
+                 twilio.auth_token and twilio.from_number",
+                config.server.public_url
             ),
             (_, false) => None,
         };
@@ -107,6 +119,24 @@ impl AppState {
         };
         format!("{ws}/twilio/media")
     }
+}
+
+/// Whether `url`'s host is a loopback address (127.0.0.0/8, ::1 or `localhost`).
+pub fn loopback_url(url: &str) -> bool {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The router over `state`.
@@ -248,4 +278,30 @@ pub async fn serve(
         state.tasks.wait().await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_are_told_apart() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/x",
+            "http://[::1]:8080",
+            "http://127.0.0.2",
+        ] {
+            assert!(loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://otto.example.com",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.example.com",
+            "http://localhost@evil.example",
+            "not a url",
+        ] {
+            assert!(!loopback_url(url), "{url}");
+        }
+    }
 }

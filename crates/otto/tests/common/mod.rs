@@ -57,6 +57,11 @@ pub fn whisper_model() -> PathBuf {
 
 /// Starts Otto with the demo shop; `tweak` adjusts the configuration first.
 pub async fn spawn_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    try_spawn_app(tweak).await.unwrap()
+}
+
+/// [`spawn_app`], or the server's refusal to start.
+pub async fn try_spawn_app(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let account_sid = AccountSid::random();
     let twilio = FakeTwilioRest::start(account_sid.as_str(), AUTH_TOKEN).await;
@@ -87,14 +92,14 @@ pub async fn spawn_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
         )
         .unwrap(),
     );
-    let server = otto::server::spawn(config, calls).await.unwrap();
-    TestApp {
+    let server = otto::server::spawn(config, calls).await?;
+    Ok(TestApp {
         server,
         shop,
         twilio,
         account_sid,
         _dir: dir,
-    }
+    })
 }
 
 /// A free oil-change slot a caller can name (see `otto::commands::demo::speakable_slot`).
