@@ -1,6 +1,7 @@
 //! Logging setup: a `tracing` subscriber writing to stderr, text or JSON, filtered by
-//! `log.filter` (overridden by `RUST_LOG` when set), and the process-wide personal-data switch
-//! (`log.reveal_pii`, see [`otto_core::privacy`]).
+//! `log.filter` (overridden by `RUST_LOG` when set), with colour only when stderr is a
+//! terminal, and the process-wide personal-data switch (`log.reveal_pii`, see
+//! [`otto_core::privacy`]).
 
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +20,7 @@ pub fn init(config: &LogConfig) -> anyhow::Result<()> {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let result = match config.format {
         LogFormat::Text => builder.try_init(),

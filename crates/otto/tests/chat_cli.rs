@@ -93,3 +93,17 @@ fn a_bad_now_is_refused_with_the_expected_form() {
     assert!(!ok);
     assert!(err.contains("YYYY-MM-DD HH:MM"), "{err}");
 }
+
+#[test]
+fn logs_have_no_colour_codes_when_not_a_terminal() {
+    let out = Command::new(env!("CARGO_BIN_EXE_otto"))
+        .env("OTTO_DATABASE_URL", "sqlite::memory:")
+        .env("OTTO_LOG__FILTER", "debug")
+        .args(["db", "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DEBUG"), "something was logged: {err}");
+    assert!(!err.contains('\u{1b}'), "no ANSI escapes in a pipe: {err}");
+}
