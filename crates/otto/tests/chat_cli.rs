@@ -107,3 +107,30 @@ fn logs_have_no_colour_codes_when_not_a_terminal() {
     assert!(err.contains("DEBUG"), "something was logged: {err}");
     assert!(!err.contains('\u{1b}'), "no ANSI escapes in a pipe: {err}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_a_listing_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("otto.db").display());
+    let seeded = Command::new(env!("CARGO_BIN_EXE_otto"))
+        .env("OTTO_DATABASE_URL", &db)
+        .args(["db", "seed", "--demo"])
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    // `otto customers find a | head -0`.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otto"))
+        .env("OTTO_DATABASE_URL", &db)
+        .args(["customers", "find", "a"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the first line is written (the listing starts only after
+    // the database opens), so the write meets a closed pipe for sure.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}
