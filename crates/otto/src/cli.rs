@@ -58,6 +58,9 @@ pub enum Command {
     /// Staff accounts for the dashboard.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Calls Otto took: list them, or show one with its transcript.
+    #[command(subcommand)]
+    Calls(CallsCommand),
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
@@ -263,6 +266,27 @@ pub enum MessagesCommand {
         /// How many, newest first.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         limit: u32,
+    },
+}
+
+/// `otto calls …`
+#[derive(Debug, Subcommand)]
+pub enum CallsCommand {
+    /// Calls, newest first: when, caller, duration, outcome.
+    List {
+        /// Only this shop-local day (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Only this outcome, e.g. booked, message, busy.
+        #[arg(long)]
+        outcome: Option<String>,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
+    /// One call: its facts, then the transcript turn by turn with tool actions and latency.
+    Show {
+        /// The call's id (from `otto calls list`).
+        id: Id,
     },
 }
 

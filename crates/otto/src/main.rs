@@ -68,6 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::messages::list(&config, all, limit).await
         }
         Command::Staff(cmd) => commands::staff::run(&config, cmd).await,
+        Command::Calls(cmd) => commands::calls::run(&config, cmd).await,
         Command::Db(cmd) => commands::db::run(&config, cmd).await,
         Command::Slots(args) => commands::slots::run(&config, args).await,
         Command::Customers(cmd) => commands::customers::run(&config, cmd).await,

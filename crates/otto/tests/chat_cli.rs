@@ -134,3 +134,113 @@ fn a_reader_that_goes_away_ends_a_listing_quietly() {
     assert!(out.status.success(), "exit {:?}: {err}", out.status);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[tokio::test]
+async fn calls_are_listed_and_shown_with_their_transcript() {
+    use otto_core::records::{CallDirection, Speaker, TurnTimings};
+    use otto_store::{CallEnd, NewCall, NewToolAction, NewTurn};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("otto.db").display());
+    let store = otto_store::connect(&db).await.unwrap();
+    let at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let call = store
+        .start_call(&NewCall {
+            call_sid: "CA0123456789abcdef0123456789abcdef".into(),
+            direction: CallDirection::Inbound,
+            from: "+15555550123".into(),
+            to: "+15555550100".into(),
+            started_at: at,
+            customer_id: None,
+        })
+        .await
+        .unwrap();
+    for (i, (speaker, text)) in [
+        (Speaker::Agent, "How can I help?"),
+        (Speaker::Caller, "An oil change tomorrow at nine."),
+        (Speaker::Agent, "Booked."),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .append_turn(
+                call.id,
+                &NewTurn {
+                    speaker,
+                    text: text.into(),
+                    at: at + chrono::Duration::seconds(i as i64 * 5),
+                    interrupted: false,
+                    timings: (i == 2).then_some(TurnTimings {
+                        transcript_ms: 300,
+                        first_text_ms: 400,
+                        first_audio_ms: 500,
+                        first_frame_ms: 512,
+                    }),
+                    seq: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .record_tool_action(&NewToolAction {
+            call_id: call.id,
+            at: at + chrono::Duration::seconds(7),
+            tool: "book_appointment".into(),
+            detail: "Booked oil change (#1).".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .end_call(
+            &call.call_sid,
+            &CallEnd {
+                ended_at: at + chrono::Duration::seconds(40),
+                outcome: Some("booked".into()),
+                summary: None,
+                customer_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_otto"))
+            .env("OTTO_DATABASE_URL", &db)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list = run(&["calls", "list"]);
+    assert!(
+        list.contains("+15555550123") && list.contains("booked") && list.contains("40 s"),
+        "{list}"
+    );
+    assert!(run(&["calls", "list", "--outcome", "message"]).contains("no calls"));
+    let show = run(&["calls", "show", &call.id.to_string()]);
+    let lines: Vec<&str> = show.lines().collect();
+    let pos = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle}: {show}"))
+    };
+    assert!(
+        pos("oil change tomorrow") < pos("[book_appointment]"),
+        "{show}"
+    );
+    assert!(pos("[book_appointment]") < pos("Booked."), "{show}");
+    assert!(show.contains("512 ms to first audio"), "{show}");
+    let missing = Command::new(env!("CARGO_BIN_EXE_otto"))
+        .env("OTTO_DATABASE_URL", &db)
+        .args(["calls", "show", "999"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no call #999"));
+}

@@ -16,8 +16,12 @@ pub async fn run(config: &Config, cmd: DbCommand) -> anyhow::Result<()> {
     match cmd {
         DbCommand::Migrate => {
             // Opening the store applies every pending migration.
-            open_shop(config).await?;
-            println!("database is up to date");
+            let shop = open_shop(config).await?;
+            println!(
+                "{} database {} is up to date",
+                shop.store().backend(),
+                crate::config::redact_url_password(&config.database_url())
+            );
         }
         DbCommand::Seed {
             demo,

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bench_calls;
 pub mod bench_pages;
 pub mod call;
+pub mod calls;
 pub mod chat;
 pub mod customers;
 pub mod db;

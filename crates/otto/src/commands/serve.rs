@@ -41,6 +41,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             stop.child_token(),
         ));
     }
+    tracing::info!(
+        database = %crate::config::redact_url_password(&config.database_url()),
+        sessions = if config.redis_url.trim().is_empty() { "in-process" } else { "redis" },
+        stt = if config.deepgram.is_some() { "deepgram" } else { "local whisper" },
+        tts = if config.deepgram.is_some() { "deepgram" } else { "local flite" },
+        dialogue = if config.llm.is_some() { "llm, rules as fallback" } else { "rules" },
+        public_url = %config.server.public_url,
+        record = config.call.record,
+        worker = config.worker.enabled,
+        "starting Otto"
+    );
     let state = Arc::new(AppState::new(config, calls)?);
     let worker = worker.map(|w| tokio::spawn(w.run(stop.child_token())));
     let signal = stop.clone();
@@ -55,6 +66,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         && let Err(e) = w.await
     {
         tracing::warn!(error = %e, "job worker ended abnormally");
+    }
+    match &served {
+        Ok(()) => tracing::info!("Otto has shut down"),
+        Err(e) => tracing::error!(error = %e, "Otto stopped with an error"),
     }
     served
 }
