@@ -134,6 +134,10 @@ pub struct ServerConfig {
     pub validate_signatures: bool,
     /// Calls handled at once; further callers hear a polite busy message. Default 100.
     pub max_concurrent_calls: u32,
+    /// Calls one caller ID may place per minute; past it the caller hears a polite refusal
+    /// (a redial loop cannot take every line). 1..=1000, default 6. Withheld numbers are not
+    /// counted together.
+    pub calls_per_caller_per_minute: u32,
     /// How long a call answered with `<Connect><Stream>` holds its place for the media stream,
     /// s (1..=300); after it, the place is freed and the call log closed. Default 30.
     pub stream_wait_secs: u64,
@@ -240,6 +244,7 @@ impl Default for ServerConfig {
             validate_signatures: true,
             max_concurrent_calls: 100,
             stream_wait_secs: 30,
+            calls_per_caller_per_minute: 6,
             shutdown_grace_secs: 30,
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| "otto".into()),
             chat: true,
@@ -353,6 +358,9 @@ impl Config {
             bail!(
                 "server.public_url must be an http(s) URL without a query, e.g. https://otto.example.com"
             );
+        }
+        if !(1..=1000).contains(&self.server.calls_per_caller_per_minute) {
+            bail!("server.calls_per_caller_per_minute must be 1..=1000");
         }
         if !(1..=300).contains(&self.server.stream_wait_secs) {
             bail!("server.stream_wait_secs must be 1..=300");

@@ -16,6 +16,10 @@ use tokio::time::{Instant, sleep};
 use common::{JORDAN, TestApp, spawn_app};
 
 async fn webhook(app: &TestApp, call_sid: &str) -> String {
+    webhook_from(app, call_sid, JORDAN).await
+}
+
+async fn webhook_from(app: &TestApp, call_sid: &str, from: &str) -> String {
     let form: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("AccountSid", app.account_sid.as_str()),
@@ -23,7 +27,7 @@ async fn webhook(app: &TestApp, call_sid: &str) -> String {
             ("CallSid", call_sid),
             ("CallStatus", "ringing"),
             ("Direction", "inbound"),
-            ("From", JORDAN),
+            ("From", from),
             ("To", "+15555550100"),
         ])
         .finish();
@@ -49,7 +53,16 @@ async fn a_burst_past_the_limit_is_told_busy_and_streamless_calls_are_closed() {
     let sids: Vec<String> = (0..10)
         .map(|_| CallSid::random().as_str().to_string())
         .collect();
-    let answers = futures_util::future::join_all(sids.iter().map(|sid| webhook(&app, sid))).await;
+    // Ten different callers at once.
+    let callers: Vec<String> = (0..10)
+        .map(|i| format!("+1555555{:04}", 2000 + i))
+        .collect();
+    let answers = futures_util::future::join_all(
+        sids.iter()
+            .zip(&callers)
+            .map(|(sid, from)| webhook_from(&app, sid, from)),
+    )
+    .await;
     let connected: Vec<&String> = sids
         .iter()
         .zip(&answers)
@@ -58,7 +71,10 @@ async fn a_burst_past_the_limit_is_told_busy_and_streamless_calls_are_closed() {
         .collect();
     let busy = answers.iter().filter(|a| a.contains("busy")).count();
     assert_eq!(connected.len(), 2, "only the limit is promised a stream");
-    assert_eq!(busy, 8, "the rest hear the busy message at once");
+    assert_eq!(
+        busy, 8,
+        "the rest hear the busy message at once: {answers:#?}"
+    );
 
     // No stream comes for the two: their places are freed and their call logs closed.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -129,4 +145,26 @@ async fn with_the_database_down_a_caller_hears_an_apology_at_once() {
         .unwrap();
     drop(app);
     db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_redialing_in_a_loop_is_asked_to_wait() {
+    let app = spawn_app(|c| {
+        c.server.validate_signatures = false;
+        c.server.calls_per_caller_per_minute = 3;
+    })
+    .await;
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        answers.push(webhook(&app, CallSid::random().as_str()).await);
+    }
+    // Another caller is not held back by that.
+    let other = webhook_from(&app, CallSid::random().as_str(), "+15555550188").await;
+    assert!(other.contains("<Connect>"), "{other}");
+    let connected = answers.iter().filter(|a| a.contains("<Connect>")).count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.contains("several calls from your number"))
+        .count();
+    assert_eq!((connected, refused), (3, 2), "{answers:?}");
 }

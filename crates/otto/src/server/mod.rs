@@ -56,6 +56,8 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// Sign-in attempt limits of the dashboard.
     pub login_limits: crate::dashboard::auth::LoginLimits,
+    /// Calls per caller ID per minute (`server.calls_per_caller_per_minute`).
+    pub caller_limits: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl AppState {
@@ -86,6 +88,10 @@ impl AppState {
             ),
             (_, false) => None,
         };
+        let caller_limits = governor::RateLimiter::keyed(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(config.server.calls_per_caller_per_minute)
+                .unwrap_or(std::num::NonZeroU32::MIN),
+        ));
         let admission = Arc::new(crate::call::admission::Admission::new(
             config.server.max_concurrent_calls as usize,
             Duration::from_secs(config.server.stream_wait_secs),
@@ -99,6 +105,7 @@ impl AppState {
             end_calls: CancellationToken::new(),
             tasks: TaskTracker::new(),
             login_limits: crate::dashboard::auth::LoginLimits::default(),
+            caller_limits,
         })
     }
 

@@ -38,6 +38,15 @@ fn busy_twiml(shop: &str) -> twiml::Response {
         .hangup()
 }
 
+/// What a caller hears who has called too often in the last minute.
+fn too_many_twiml(shop: &str) -> twiml::Response {
+    twiml::Response::new()
+        .say(Say::new(format!(
+            "Thanks for calling {shop}. We've had several calls from your number in the last minute. Please wait a moment before calling again. Goodbye."
+        )))
+        .hangup()
+}
+
 /// What the caller hears when the shop's records cannot be reached.
 fn unavailable_twiml(shop: &str) -> twiml::Response {
     twiml::Response::new()
@@ -102,8 +111,9 @@ fn party_text(p: &Party) -> Option<String> {
 }
 
 /// `POST /twilio/voice`: answers an incoming call with `<Connect><Stream>`, or a polite busy
-/// message when Otto is at its call limit or shutting down, or an apology when the database
-/// does not answer within 1.5 s.
+/// message when Otto is at its call limit or shutting down, an apology when the database
+/// does not answer within 1.5 s, or a request to wait when this caller ID has called more than
+/// `server.calls_per_caller_per_minute` times in the last minute.
 pub async fn voice(
     State(state): State<Arc<AppState>>,
     OriginalUri(uri): OriginalUri,
@@ -120,6 +130,15 @@ pub async fn voice(
     // apology at once rather than silence on a dead stream.
     let caller = from.as_deref().unwrap_or("anonymous");
     let shop = &state.calls.shop.config().name;
+    // A redial loop gets a polite refusal before it can take a line (withheld numbers are
+    // not one caller, so they are not counted together).
+    if let Some(number) = &from
+        && state.caller_limits.check_key(number).is_err()
+    {
+        info!(call_sid, "refused: too many calls from this number");
+        state.caller_limits.retain_recent();
+        return xml(&too_many_twiml(shop));
+    }
     let started = tokio::time::timeout(
         STORE_DEADLINE,
         recorder.start(call_sid, CallDirection::Inbound, caller, &to),
