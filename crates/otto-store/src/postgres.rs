@@ -39,6 +39,13 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// PostgreSQL is backed up with its own tools.
+    async fn backup_into(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Rejected(
+            "back up PostgreSQL with pg_dump (see docs/deploy.md)".into(),
+        ))
+    }
+
     fn backend_name() -> &'static str {
         "postgres"
     }

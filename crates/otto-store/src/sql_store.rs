@@ -407,6 +407,16 @@ macro_rules! impl_sql_store {
                 Self::backend_name()
             }
 
+            async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
+                if path.exists() {
+                    return Err(StoreError::Rejected(format!(
+                        "{} exists already: a backup never overwrites a file",
+                        path.display()
+                    )));
+                }
+                self.backup_into(path).await
+            }
+
             async fn migrate(&self) -> StoreResult<()> {
                 self.run_migrations().await
             }

@@ -64,6 +64,18 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// `VACUUM INTO`: a consistent, compacted copy of the live database.
+    async fn backup_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let path = path
+            .to_str()
+            .ok_or_else(|| StoreError::Rejected("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// SQLite claims jobs inside [`SqliteStore::begin_claim`]'s write lock: no row lock.
     const CLAIM_LOCK: &'static str = "";
 

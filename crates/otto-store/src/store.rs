@@ -36,6 +36,12 @@ pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is: "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 
+    /// Writes a consistent copy of the whole database to the file `path` while it stays in
+    /// use (SQLite's `VACUUM INTO`); the file must not exist yet. Restore by stopping Otto and
+    /// putting the copy in the database file's place. [`StoreError::Rejected`] on PostgreSQL
+    /// (use `pg_dump`) or when `path` exists.
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
+
     /// Applies the migrations not yet applied (`migrations/sqlite` or `migrations/postgres`).
     /// [`connect`] already does this; exposed for `otto db migrate`.
     async fn migrate(&self) -> StoreResult<()>;

@@ -127,6 +127,12 @@ pub enum DbCommand {
         #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
         appointments: Option<u32>,
     },
+    /// Write a consistent copy of the SQLite database to FILE while Otto runs (PostgreSQL:
+    /// use pg_dump). Restore: stop Otto, put the copy in place of the database file.
+    Backup {
+        /// The copy to write; must not exist.
+        file: PathBuf,
+    },
 }
 
 /// `otto call …`

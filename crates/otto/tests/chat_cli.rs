@@ -244,3 +244,34 @@ async fn calls_are_listed_and_shown_with_their_transcript() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no call #999"));
 }
+
+#[test]
+fn a_backup_is_a_working_copy_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("otto.db").display());
+    let otto = |db: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_otto"))
+            .env("OTTO_DATABASE_URL", db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(otto(&db, &["db", "seed", "--demo"]).status.success());
+    let copy = dir.path().join("backup.db");
+    let out = otto(&db, &["db", "backup", copy.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The copy opens as a database with the same customers.
+    let restored = format!("sqlite://{}", copy.display());
+    let found = otto(&restored, &["customers", "find", "Jordan"]);
+    assert!(String::from_utf8_lossy(&found.stdout).contains("Jordan Smith"));
+    // A second backup to the same file is refused, and the file is left alone.
+    let before = std::fs::metadata(&copy).unwrap().len();
+    let again = otto(&db, &["db", "backup", copy.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    assert_eq!(std::fs::metadata(&copy).unwrap().len(), before);
+}

@@ -1,4 +1,4 @@
-//! `otto db migrate` and `otto db seed --demo`.
+//! `otto db migrate`, `otto db seed --demo` and `otto db backup FILE`.
 
 use anyhow::bail;
 use chrono::Utc;
@@ -38,6 +38,11 @@ pub async fn run(config: &Config, cmd: DbCommand) -> anyhow::Result<()> {
             };
             let report = seed_demo(&shop, size, today(config.shop.time_zone, Utc::now())).await?;
             println!("{report}");
+        }
+        DbCommand::Backup { file } => {
+            let shop = open_shop(config).await?;
+            shop.store().backup_to(&file).await?;
+            println!("backed up to {}", file.display());
         }
     }
     Ok(())
