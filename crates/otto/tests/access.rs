@@ -69,3 +69,41 @@ async fn without_twilio_signatures_are_skipped_only_on_loopback() {
         .expect("an exposed server without Twilio must not start");
     assert!(e.to_string().contains("not a loopback address"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_names_its_request_id() {
+    let app = spawn_app(|_| {}).await;
+    let http = reqwest::Client::new();
+    let id = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let a = http
+        .get(format!("{}/health", app.url()))
+        .send()
+        .await
+        .unwrap();
+    let b = http
+        .get(format!("{}/nowhere", app.url()))
+        .send()
+        .await
+        .unwrap();
+    let (a, b) = (id(&a).expect("an id"), id(&b).expect("an id, on a 404 too"));
+    assert_ne!(a, b);
+    // A proxy's id is kept; anything else is replaced.
+    let kept = http
+        .get(format!("{}/health", app.url()))
+        .header("x-request-id", "proxy-123_abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id(&kept).as_deref(), Some("proxy-123_abc"));
+    let replaced = http
+        .get(format!("{}/health", app.url()))
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(id(&replaced).as_deref(), Some("<script>"));
+}

@@ -146,6 +146,44 @@ pub fn loopback_url(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The header carrying each request's id, in the response and in every log line of the request.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request an id: the client's `X-Request-Id` when it is 1..=64 letters, digits,
+/// `-` or `_` (a proxy's), else a new random one. The request is handled inside a `request`
+/// span carrying the id, method and path, and the response names the id.
+async fn request_id(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_string);
+    let id = given.unwrap_or_else(|| crate::dashboard::auth::random_token(12));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, v.clone());
+        let mut response = next.run(request).instrument(span).await;
+        response.headers_mut().insert(REQUEST_ID, v);
+        response
+    } else {
+        next.run(request).instrument(span).await
+    }
+}
+
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut router = crate::dashboard::routes();
@@ -160,6 +198,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
 }
 
