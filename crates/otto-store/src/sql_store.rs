@@ -931,6 +931,26 @@ macro_rules! impl_sql_store {
                 all(rows, call_row)
             }
 
+            async fn forget_transcripts_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let old = "SELECT id FROM call_logs WHERE started_at < $1";
+                let turns = sqlx::query(&format!("DELETE FROM call_turns WHERE call_id IN ({old})"))
+                    .bind(DbTime(cutoff))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(&format!("DELETE FROM call_actions WHERE call_id IN ({old})"))
+                    .bind(DbTime(cutoff))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE call_logs SET summary = NULL WHERE started_at < $1")
+                    .bind(DbTime(cutoff))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(turns)
+            }
+
             async fn record_tool_action(&self, a: &NewToolAction) -> StoreResult<()> {
                 let detail: String = a.detail.chars().take(2000).collect();
                 sqlx::query(

@@ -161,6 +161,10 @@ pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
     ) -> StoreResult<()>;
     /// The call with this SID.
     async fn call_by_sid(&self, call_sid: &str) -> StoreResult<Option<CallLog>>;
+    /// Deletes what callers said before `cutoff` (PII retention): the turns and tool actions of
+    /// calls started before it, and those calls' summaries. The calls themselves (time, numbers,
+    /// duration, outcome) stay. Returns the number of turns deleted.
+    async fn forget_transcripts_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
     /// Calls matching `query`, newest first.
     async fn calls(&self, query: &CallQuery) -> StoreResult<Vec<CallLog>>;
     /// A call with its turns in order and its tool actions by time.

@@ -175,6 +175,9 @@ pub struct CallConfig {
     /// Days a recording is kept before it is deleted (1..=3650), by file modification time.
     /// Default 30.
     pub recording_days: u32,
+    /// Days what callers said (transcripts, tool actions, call summaries) is kept before it is
+    /// deleted; the call log's times, numbers and outcomes stay (1..=36500). Default 365.
+    pub transcript_days: u32,
 }
 
 /// Local speech engines.
@@ -264,6 +267,7 @@ impl Default for CallConfig {
             record: false,
             recording_dir: None,
             recording_days: 30,
+            transcript_days: 365,
         }
     }
 }
@@ -373,6 +377,9 @@ impl Config {
         }
         if self.call.max_call_secs < 10 {
             bail!("call.max_call_secs must be at least 10");
+        }
+        if !(1..=36_500).contains(&self.call.transcript_days) {
+            bail!("call.transcript_days must be 1..=36500 (days a transcript is kept)");
         }
         if !(1..=3650).contains(&self.call.recording_days) {
             bail!("call.recording_days must be 1..=3650 (days a call recording is kept)");

@@ -202,6 +202,37 @@ pub async fn timings_and_tool_actions_are_kept_with_the_call(store: Arc<dyn Stor
         .await
         .unwrap();
     assert!(none.is_empty());
+
+    // PII retention: a cutoff after the call forgets what was said, keeps the call.
+    let other = store.start_call(&call("CA6", 59)).await.unwrap();
+    store
+        .append_turn(other.id, &turn(Speaker::Caller, "a later call"))
+        .await
+        .unwrap();
+    let kept_turns = store
+        .agent_turns_between(utc(2030, 3, 5, 15, 0), utc(2030, 3, 5, 15, 2), 100)
+        .await
+        .unwrap();
+    assert_eq!(kept_turns.len(), 1);
+    let forgotten = store
+        .forget_transcripts_before(utc(2030, 3, 5, 15, 30))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 2, "the two turns of CA7");
+    let record = store.call_with_turns(c.id).await.unwrap().unwrap();
+    assert!(record.turns.is_empty() && record.actions.is_empty());
+    assert_eq!(record.call.summary, None);
+    assert_eq!(
+        record.call.outcome.as_deref(),
+        Some("booked"),
+        "the call stays"
+    );
+    let later = store.call_with_turns(other.id).await.unwrap().unwrap();
+    assert_eq!(
+        later.turns.len(),
+        1,
+        "a call after the cutoff keeps its transcript"
+    );
 }
 
 pub async fn writer_numbered_turns_are_idempotent_and_never_renumbered(store: Arc<dyn Store>) {

@@ -1,5 +1,6 @@
 //! `otto serve`: runs the server (and, unless `worker.enabled = false`, the job worker) until
-//! Ctrl-C or SIGTERM, then shuts down gracefully.
+//! Ctrl-C or SIGTERM, then shuts down gracefully. An hourly task deletes expired recordings
+//! and transcripts (`call.recording_days`, `call.transcript_days`).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -23,6 +24,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     super::raise_open_file_limit();
     let shop = open_shop(&config).await?;
     let store = shop.store().clone();
+    let store_for_retention = store.clone();
     let sessions = Sessions::from_url(&config.redis_url, config.call.max_call_secs + 300, 500)?;
     crate::server::ops::prometheus();
     let calls = Arc::new(CallServices::from_config(&config, shop, sessions)?);
@@ -34,13 +36,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .worker
         .enabled
         .then(|| super::jobs::worker(store, &config));
-    if config.call.record {
-        tokio::spawn(sweep_recordings(
-            config.recording_dir(),
-            config.call.recording_days,
-            stop.child_token(),
-        ));
-    }
+    tokio::spawn(retention(
+        store_for_retention,
+        config.call.record.then(|| config.recording_dir()),
+        config.call.recording_days,
+        config.call.transcript_days,
+        stop.child_token(),
+    ));
     tracing::info!(
         database = %crate::config::redact_url_password(&config.database_url()),
         sessions = if config.redis_url.trim().is_empty() { "in-process" } else { "redis" },
@@ -74,11 +76,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     served
 }
 
-/// How often expired call recordings are deleted.
+/// How often expired recordings and transcripts are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-/// Deletes call recordings older than `keep_days` now and then every hour, until `stop`.
-async fn sweep_recordings(dir: std::path::PathBuf, keep_days: u32, stop: CancellationToken) {
+/// PII retention, at start and then every hour until `stop`: deletes call recordings older
+/// than `recording_days` (when recording is on: `recordings` is the directory) and transcripts
+/// of calls older than `transcript_days`.
+async fn retention(
+    store: Arc<dyn otto_store::Store>,
+    recordings: Option<std::path::PathBuf>,
+    recording_days: u32,
+    transcript_days: u32,
+    stop: CancellationToken,
+) {
     let mut every = tokio::time::interval(SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -86,9 +96,19 @@ async fn sweep_recordings(dir: std::path::PathBuf, keep_days: u32, stop: Cancell
             () = stop.cancelled() => return,
             _ = every.tick() => {}
         }
-        match recording::sweep(&dir, keep_days, SystemTime::now()).await {
-            Ok(deleted) => tracing::info!(deleted, keep_days, "expired call recordings deleted"),
-            Err(e) => tracing::warn!(error = %e, "call recordings could not be swept"),
+        if let Some(dir) = &recordings {
+            match recording::sweep(dir, recording_days, SystemTime::now()).await {
+                Ok(deleted) => {
+                    tracing::info!(deleted, recording_days, "expired call recordings deleted");
+                }
+                Err(e) => tracing::warn!(error = %e, "call recordings could not be swept"),
+            }
+        }
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(transcript_days));
+        match store.forget_transcripts_before(cutoff).await {
+            Ok(0) => {}
+            Ok(turns) => tracing::info!(turns, transcript_days, "expired transcripts deleted"),
+            Err(e) => tracing::warn!(error = %e, "expired transcripts could not be deleted"),
         }
     }
 }
