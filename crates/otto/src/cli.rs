@@ -27,6 +27,9 @@ pub enum Command {
     Demo,
     /// Print the effective configuration (defaults, file, environment) with secrets redacted.
     Config,
+    /// Check what Otto needs (configuration, database, Redis, speech model, public URL, staff
+    /// accounts, vendors' reachability), one line each; fails when a check fails.
+    Doctor,
     /// Run the server: Twilio webhooks, media streams, chat, health and metrics.
     Serve,
     /// Place a simulated phone call to a running Otto, behaving like Twilio: signed webhook,

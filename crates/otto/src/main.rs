@@ -56,6 +56,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => commands::demo::run(&config).await,
+        Command::Doctor => commands::doctor::run(&config).await,
         Command::Serve => commands::serve::run(config).await,
         Command::Call(args) => commands::call::run(&config, args).await,
         Command::Chat { from, now } => commands::chat::run(&config, from, now).await,

@@ -275,3 +275,47 @@ fn a_backup_is_a_working_copy_and_never_overwrites() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
     assert_eq!(std::fs::metadata(&copy).unwrap().len(), before);
 }
+
+#[test]
+fn doctor_says_what_is_missing_and_fails_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let doctor = |envs: &[(&str, String)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_otto"));
+        cmd.env("OTTO_DATA_DIR", dir.path()).arg("doctor");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // A fresh directory: no speech model yet.
+    let (ok, out) = doctor(&[]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("ok    database"), "{out}");
+    assert!(
+        out.contains("FAIL  speech model") && out.contains("otto models fetch"),
+        "{out}"
+    );
+    assert!(out.contains("warn  staff accounts"), "{out}");
+    // With the model in place all is well; an LLM nobody answers for is named.
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/models/ggml-tiny.en.bin")
+        .display()
+        .to_string();
+    let (ok, out) = doctor(&[("OTTO_SPEECH__WHISPER_MODEL", model.clone())]);
+    assert!(ok, "{out}");
+    assert!(out.contains("ok    speech model"), "{out}");
+    let (ok, out) = doctor(&[
+        ("OTTO_SPEECH__WHISPER_MODEL", model),
+        ("OTTO_LLM__BASE_URL", "http://127.0.0.1:9/v1".into()),
+        ("OTTO_LLM__MODEL", "gpt-test".into()),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("FAIL  llm") && out.contains("cannot connect"),
+        "{out}"
+    );
+}

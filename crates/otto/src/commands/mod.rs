@@ -13,6 +13,7 @@ pub mod chat;
 pub mod customers;
 pub mod db;
 pub mod demo;
+pub mod doctor;
 pub mod eval;
 pub mod jobs;
 pub mod messages;
