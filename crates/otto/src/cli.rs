@@ -27,6 +27,11 @@ pub enum Command {
     Demo,
     /// Print the effective configuration (defaults, file, environment) with secrets redacted.
     Config,
+    /// Print a shell completion script, e.g. `otto completions bash > /etc/bash_completion.d/otto`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Check what Otto needs (configuration, database, Redis, speech model, public URL, staff
     /// accounts, vendors' reachability), one line each; fails when a check fails.
     Doctor,
@@ -172,10 +177,20 @@ pub struct SlotsArgs {
 /// `otto customers …`
 #[derive(Debug, Subcommand)]
 pub enum CustomersCommand {
-    /// Find customers by phone number or by (part of) a name.
+    /// Find customers by phone number, (part of) a name, or (part of) a VIN.
     Find {
-        /// A phone number in any common format, or a name fragment.
+        /// A phone number in any common format, a name fragment or VIN characters.
         query: String,
+    },
+    /// Add a customer (the phone number is their caller ID: Otto knows them when they call).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Any common format; stored as E.164.
+        #[arg(long, value_parser = parse_phone)]
+        phone: PhoneNumber,
+        #[arg(long)]
+        email: Option<String>,
     },
 }
 

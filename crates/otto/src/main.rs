@@ -48,6 +48,11 @@ fn quiet_broken_pipe() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "otto", &mut std::io::stdout());
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref())?;
     otto::logging::init(&config.log)?;
     match cli.command {
@@ -57,6 +62,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo => commands::demo::run(&config).await,
         Command::Doctor => commands::doctor::run(&config).await,
+        Command::Completions { .. } => Ok(()),
         Command::Serve => commands::serve::run(config).await,
         Command::Call(args) => commands::call::run(&config, args).await,
         Command::Chat { from, now } => commands::chat::run(&config, from, now).await,

@@ -319,3 +319,62 @@ fn doctor_says_what_is_missing_and_fails_then() {
         "{out}"
     );
 }
+
+#[test]
+fn customers_are_added_once_per_number_and_completions_print() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("otto.db").display());
+    let otto = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_otto"))
+            .env("OTTO_DATABASE_URL", &db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let added = otto(&[
+        "customers",
+        "add",
+        "--name",
+        "Pat Lee",
+        "--phone",
+        "(555) 555-0177",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let found = otto(&["customers", "find", "+15555550177"]);
+    assert!(String::from_utf8_lossy(&found.stdout).contains("Pat Lee"));
+    // The same caller ID twice, a bad e-mail, an empty name: refused, nothing added.
+    for args in [
+        &[
+            "customers",
+            "add",
+            "--name",
+            "Pat Again",
+            "--phone",
+            "555-555-0177",
+        ][..],
+        &[
+            "customers",
+            "add",
+            "--name",
+            "Sam",
+            "--phone",
+            "555-555-0178",
+            "--email",
+            "not-an-email",
+        ][..],
+        &["customers", "add", "--name", " ", "--phone", "555-555-0179"][..],
+    ] {
+        let out = otto(args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+    let found = otto(&["customers", "find", "Sam"]);
+    assert!(String::from_utf8_lossy(&found.stdout).contains("no customer"));
+    let completions = otto(&["completions", "bash"]);
+    assert!(completions.status.success());
+    assert!(String::from_utf8_lossy(&completions.stdout).contains("_otto"));
+}

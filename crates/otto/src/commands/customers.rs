@@ -1,4 +1,4 @@
-//! `otto customers find <phone or name>`.
+//! `otto customers find <phone, name or VIN>` and `otto customers add`.
 
 use otto_core::domain::PhoneNumber;
 
@@ -6,12 +6,42 @@ use super::open_shop;
 use crate::cli::CustomersCommand;
 use crate::config::Config;
 
-/// Prints matching customers with their vehicles.
+/// Runs a `customers` subcommand.
 ///
 /// # Errors
-/// A store error, or an empty query.
+/// A store error; an empty query; for `add`, an empty name, an invalid e-mail address or a
+/// phone number another customer has.
 pub async fn run(config: &Config, cmd: CustomersCommand) -> anyhow::Result<()> {
-    let CustomersCommand::Find { query } = cmd;
+    match cmd {
+        CustomersCommand::Find { query } => find(config, &query).await,
+        CustomersCommand::Add { name, phone, email } => {
+            let name = name.trim().to_string();
+            if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+                anyhow::bail!("a name is 1 to 80 printable characters");
+            }
+            let email = email
+                .as_deref()
+                .map(otto_core::domain::Email::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let shop = open_shop(config).await?;
+            let c = shop
+                .store()
+                .create_customer(&otto_core::records::NewCustomer {
+                    name,
+                    phone,
+                    email,
+                    address: None,
+                })
+                .await?;
+            println!("added customer #{} {} {}", c.id, c.name, c.phone.national());
+            Ok(())
+        }
+    }
+}
+
+/// Prints matching customers with their vehicles.
+async fn find(config: &Config, query: &str) -> anyhow::Result<()> {
     let query = query.trim();
     if query.is_empty() {
         anyhow::bail!("give a phone number or part of a name");
