@@ -11,6 +11,7 @@ use std::time::{Duration as StdDuration, Instant};
 use anyhow::{Context, bail};
 use chrono::{Duration, Utc};
 use otto_core::records::{CallDirection, Speaker, StaffRole, TurnTimings};
+use otto_core::stats::Latency;
 use otto_shop::seed::{DEMO_CUSTOMER_PHONE, SeedSize, seed_demo};
 use otto_store::{CallEnd, NewCall, NewMessage, NewStaff, NewToolAction, NewTurn};
 
@@ -18,7 +19,6 @@ use super::{open_shop, today};
 use crate::call::CallServices;
 use crate::config::Config;
 use crate::dashboard::auth::{hash_password, random_token};
-use crate::dashboard::view::percentile;
 use crate::sessions::Sessions;
 
 /// Runs the benchmark and returns its report.
@@ -161,7 +161,7 @@ pub async fn run(config: &Config, calls: u32, iterations: u32) -> anyhow::Result
     );
     let mut worst_p99 = 0.0_f64;
     for page in &pages {
-        let mut micros = Vec::new();
+        let mut times = Vec::new();
         for _ in 0..iterations {
             let t = Instant::now();
             let r = http
@@ -173,12 +173,14 @@ pub async fn run(config: &Config, calls: u32, iterations: u32) -> anyhow::Result
                 bail!("{page} answered {}", r.status());
             }
             r.bytes().await?;
-            micros.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+            times.push(t.elapsed());
         }
-        let ms = |p: Option<u32>| f64::from(p.unwrap_or(0)) / 1000.0;
-        let p50 = ms(percentile(&mut micros, 50));
-        let p99 = ms(percentile(&mut micros, 99));
-        let max = ms(percentile(&mut micros, 100));
+        let max = times.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        let Latency {
+            p50_ms: p50,
+            p99_ms: p99,
+            ..
+        } = Latency::from_durations(times);
         worst_p99 = worst_p99.max(p99);
         writeln!(out, "| `{page}` | {p50:.1} | {p99:.1} | {max:.1} |")?;
     }

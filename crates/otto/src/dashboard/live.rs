@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::State;
 use chrono::{Duration, Timelike, Utc};
 use otto_core::records::Speaker;
+use otto_core::stats::nearest_rank;
 use otto_store::CallQuery;
 
 use super::auth::Staff;
@@ -134,9 +135,11 @@ pub async fn performance(State(state): State<Arc<AppState>>, staff: Staff) -> Pa
     let mut rows = Vec::new();
     let mut figures = Vec::new();
     for (stage, pick) in stages {
-        let mut v: Vec<u32> = timings.iter().map(pick).collect();
-        let p50 = view::percentile(&mut v, 50);
-        let p95 = view::percentile(&mut v, 95);
+        let mut v: Vec<f64> = timings.iter().map(|t| f64::from(pick(t))).collect();
+        v.sort_by(f64::total_cmp);
+        // Whole ms, as stored.
+        let at = |p: f64| (!v.is_empty()).then(|| nearest_rank(&v, p) as u32);
+        let (p50, p95) = (at(0.50), at(0.95));
         let ms = |p: Option<u32>| p.map_or_else(|| "–".to_string(), |p| format!("{p} ms"));
         rows.push(StageRow {
             stage,

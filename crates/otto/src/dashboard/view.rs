@@ -1,5 +1,5 @@
 //! How the dashboard shows values: instants in the shop's time zone, durations, services,
-//! vehicles, percentiles. Plain functions over records; no I/O.
+//! vehicles. Plain functions over records; no I/O.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -59,18 +59,6 @@ pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
         .unwrap_or_else(|| day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
 }
 
-/// The `p`-th percentile (0..=100, nearest rank) of `values`, which it sorts; `None` when empty.
-pub fn percentile(values: &mut [u32], p: u32) -> Option<u32> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_unstable();
-    let rank = (u64::from(p.min(100)) * values.len() as u64)
-        .div_ceil(100)
-        .max(1);
-    values.get(usize::try_from(rank - 1).unwrap_or(0)).copied()
-}
-
 /// Whether an appointment still holds a bay (scheduled or confirmed).
 pub fn active(a: &Appointment) -> bool {
     a.status.is_active()
@@ -79,15 +67,6 @@ pub fn active(a: &Appointment) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let mut v = vec![50, 10, 40, 20, 30];
-        assert_eq!(percentile(&mut v, 50), Some(30));
-        assert_eq!(percentile(&mut v, 95), Some(50));
-        assert_eq!(percentile(&mut v, 0), Some(10));
-        assert_eq!(percentile(&mut [], 50), None);
-    }
 
     #[test]
     fn local_times_follow_the_zone_and_dst() {
