@@ -98,6 +98,20 @@ async fn shot(browser: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
+async fn click(browser: &Client, css: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    element.click().await.unwrap();
+}
+
+async fn type_into(browser: &Client, css: &str, text: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    element.send_keys(text).await.unwrap();
+}
+
+async fn wait_for(browser: &Client, css: &str) {
+    browser.wait().for_element(Locator::Css(css)).await.unwrap();
+}
+
 async fn body_text(browser: &Client) -> String {
     browser
         .find(Locator::Css("body"))
@@ -192,48 +206,16 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
             .starts_with("/login")
     );
     shot(&browser, "login").await;
-    browser
-        .find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("owner")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("table.calls"))
-        .await
-        .unwrap();
+    type_into(&browser, "input[name=name]", "owner").await;
+    type_into(&browser, "input[name=password]", PASSWORD).await;
+    click(&browser, "#login button").await;
+    wait_for(&browser, "table.calls").await;
     assert_eq!(browser.current_url().await.unwrap().path(), "/calls");
     shot(&browser, "calls").await;
 
     // The call: its transcript and the booking it made.
-    browser
-        .find(Locator::Css("table.calls tbody tr td a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("ol.transcript"))
-        .await
-        .unwrap();
+    click(&browser, "table.calls tbody tr td a").await;
+    wait_for(&browser, "ol.transcript").await;
     let page = body_text(&browser).await;
     assert!(page.contains("oil change"), "{page}");
     assert!(
@@ -302,18 +284,8 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
             .await
             .unwrap();
     }
-    browser
-        .find(Locator::Css("#move button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("#when"))
-        .await
-        .unwrap();
+    click(&browser, "#move button").await;
+    wait_for(&browser, "#when").await;
     let page = body_text(&browser).await;
     assert!(!page.contains("Not done"), "{page}");
     let moved = store.appointment(booked.id).await.unwrap().unwrap();
@@ -345,11 +317,7 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(handled_by.as_deref(), Some("owner"));
-    browser
-        .wait()
-        .for_element(Locator::Css("p.empty"))
-        .await
-        .unwrap();
+    wait_for(&browser, "p.empty").await;
     assert!(!body_text(&browser).await.contains("ready for pickup"));
 
     browser.close().await.unwrap();

@@ -218,11 +218,12 @@ fn form_start(
         .ok_or("that local time does not exist (daylight saving change)")
 }
 
-/// What a refused booking write tells the staff member.
-fn refusal(e: &BookingError) -> Option<String> {
+/// A refused booking write: back to `back` with the rule that refused it; a store failure is
+/// an internal error.
+fn refused(e: BookingError, back: &str) -> PageResult {
     match e {
-        BookingError::Store(_) => None,
-        other => Some(format!("Not done: {other}.")),
+        BookingError::Store(e) => Err(HttpError::internal(e).into()),
+        other => Ok(back_with(back, Some(&format!("Not done: {other}.")))),
     }
 }
 
@@ -273,10 +274,7 @@ pub async fn move_to(
             .await;
             Ok(back_with(&page, None))
         }
-        Err(e) => match refusal(&e) {
-            Some(why) => Ok(back_with(&page, Some(&why))),
-            None => Err(HttpError::internal(e).into()),
-        },
+        Err(e) => refused(e, &page),
     }
 }
 
@@ -319,10 +317,7 @@ pub async fn cancel(
             .await;
             Ok(back_with(&page, None))
         }
-        Err(e) => match refusal(&e) {
-            Some(why) => Ok(back_with(&page, Some(&why))),
-            None => Err(HttpError::internal(e).into()),
-        },
+        Err(e) => refused(e, &page),
     }
 }
 
@@ -448,9 +443,6 @@ pub async fn create(
             .await;
             Ok(back_with(&format!("/appointments/{}", a.id), None))
         }
-        Err(e) => match refusal(&e) {
-            Some(why) => Ok(back_with(&back, Some(&why))),
-            None => Err(HttpError::internal(e).into()),
-        },
+        Err(e) => refused(e, &back),
     }
 }
