@@ -6,6 +6,7 @@
 //! interfaces it implements for the core's users (speech, calendar, notifications) are traits
 //! defined here.
 //!
+//! - [`breaker`]: a circuit breaker for vendors, with explicit time.
 //! - [`calendar`], [`notify`]: the interfaces of the shop's calendar and of customer
 //!   notifications, implemented by the vendor clients.
 //! - [`domain`]: newtypes that parse, not validate: [`domain::PhoneNumber`] (E.164),
@@ -20,6 +21,7 @@
 //!   type, the G.711 μ-law codec and 20 ms framing.
 //! - [`stats`]: nearest-rank latency percentiles for the benchmarks.
 
+pub mod breaker;
 pub mod calendar;
 pub mod domain;
 pub mod engine;

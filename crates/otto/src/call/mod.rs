@@ -134,10 +134,18 @@ impl CallServices {
     }
 }
 
-/// Makes one LLM dialogue per call over a shared client.
+/// LLM failures in a row (across calls) that open the breaker.
+const LLM_BREAKER_THRESHOLD: u32 = 3;
+/// How long an open LLM breaker sends calls straight to the rule-based dialogue.
+const LLM_BREAKER_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Makes one LLM dialogue per call over a shared client, behind a circuit breaker shared by
+/// all calls ([`otto_core::breaker`]): when the LLM keeps failing, new turns go straight to the
+/// rule-based dialogue instead of each waiting for the LLM's deadline.
 pub struct LlmFactory {
     client: OpenAiClient,
     settings: LlmSettings,
+    breaker: Arc<std::sync::Mutex<otto_core::breaker::Breaker>>,
 }
 
 impl LlmFactory {
@@ -153,14 +161,68 @@ impl LlmFactory {
                 Ok(Self {
                     client: OpenAiClient::new(c.clone()).context("llm")?,
                     settings: config.llm_dialogue.clone(),
+                    breaker: Arc::new(std::sync::Mutex::new(otto_core::breaker::Breaker::new(
+                        LLM_BREAKER_THRESHOLD,
+                        LLM_BREAKER_COOLDOWN,
+                    ))),
                 })
             })
             .transpose()
     }
 
-    /// A fresh dialogue (empty history) for a new conversation.
+    /// A fresh dialogue (empty history) for a new conversation, behind the shared breaker.
     pub fn dialogue(&self) -> Box<dyn Dialogue> {
-        Box::new(LlmDialogue::new(self.client.clone(), self.settings.clone()))
+        Box::new(Guarded {
+            inner: Box::new(LlmDialogue::new(self.client.clone(), self.settings.clone())),
+            breaker: self.breaker.clone(),
+        })
+    }
+}
+
+/// A dialogue behind a circuit breaker: while the breaker is open it fails at once (the
+/// conversation then hands the turn to the rule-based dialogue); otherwise it reports each
+/// reply's outcome to the breaker. Closing the reply channel is not the brain's failure.
+#[derive(Debug)]
+pub struct Guarded {
+    pub inner: Box<dyn Dialogue>,
+    pub breaker: Arc<std::sync::Mutex<otto_core::breaker::Breaker>>,
+}
+
+impl Guarded {
+    fn breaker(&self) -> std::sync::MutexGuard<'_, otto_core::breaker::Breaker> {
+        self.breaker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl Dialogue for Guarded {
+    async fn reply(
+        &mut self,
+        ctx: &mut otto_agent::CallerContext,
+        input: &otto_core::engine::ReplyInput,
+        out: &otto_agent::ReplySink,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<(), otto_agent::DialogueError> {
+        if !self.breaker().allow(std::time::Instant::now()) {
+            metrics::provider_error("dialogue");
+            return Err(otto_agent::DialogueError::Failed(
+                "the LLM's circuit breaker is open".into(),
+            ));
+        }
+        let result = self.inner.reply(ctx, input, out, cancel).await;
+        match &result {
+            Err(otto_agent::DialogueError::Failed(_)) => {
+                self.breaker().failure(std::time::Instant::now());
+            }
+            _ => self.breaker().success(),
+        }
+        result
+    }
+
+    fn truncated(&mut self, heard: &str) {
+        self.inner.truncated(heard);
     }
 }
 
@@ -201,5 +263,72 @@ impl RecallLookup for NhtsaRecalls {
                 summary: r.summary,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A brain that always fails, counting its attempts.
+    #[derive(Debug)]
+    struct Down(Arc<AtomicU32>);
+
+    #[async_trait::async_trait]
+    impl Dialogue for Down {
+        async fn reply(
+            &mut self,
+            _: &mut otto_agent::CallerContext,
+            _: &otto_core::engine::ReplyInput,
+            _: &otto_agent::ReplySink,
+            _: &tokio_util::sync::CancellationToken,
+        ) -> Result<(), otto_agent::DialogueError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err(otto_agent::DialogueError::Failed("timed out".into()))
+        }
+
+        fn truncated(&mut self, _: &str) {}
+    }
+
+    #[tokio::test]
+    async fn a_failing_llm_is_skipped_once_its_breaker_opens() {
+        let store = otto_store::connect("sqlite::memory:").await.unwrap();
+        let mut ctx = otto_agent::CallerContext::new(
+            Arc::new(otto_core::shop::ShopConfig::default()),
+            store,
+            Arc::new(SystemClock),
+            None,
+            None,
+            otto_core::records::BookingSource::Phone,
+        );
+        let attempts = Arc::new(AtomicU32::new(0));
+        let breaker = Arc::new(std::sync::Mutex::new(otto_core::breaker::Breaker::new(
+            LLM_BREAKER_THRESHOLD,
+            LLM_BREAKER_COOLDOWN,
+        )));
+        let (out, _rx) = tokio::sync::mpsc::channel(8);
+        let cancel = tokio_util::sync::CancellationToken::new();
+        // Each call has its own dialogue; the breaker is shared.
+        for _ in 0..5 {
+            let mut d = Guarded {
+                inner: Box::new(Down(attempts.clone())),
+                breaker: breaker.clone(),
+            };
+            let r = d
+                .reply(
+                    &mut ctx,
+                    &otto_core::engine::ReplyInput::Greeting,
+                    &out,
+                    &cancel,
+                )
+                .await;
+            assert!(matches!(r, Err(otto_agent::DialogueError::Failed(_))));
+        }
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            LLM_BREAKER_THRESHOLD,
+            "after the threshold, calls no longer wait on the LLM"
+        );
     }
 }
