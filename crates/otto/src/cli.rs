@@ -287,6 +287,9 @@ pub enum MessagesCommand {
         /// Include messages already handled.
         #[arg(long)]
         all: bool,
+        /// One JSON array of the messages instead of lines.
+        #[arg(long)]
+        json: bool,
         /// How many, newest first.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         limit: u32,
@@ -304,6 +307,9 @@ pub enum CallsCommand {
         /// Only this outcome, e.g. booked, message, busy.
         #[arg(long)]
         outcome: Option<String>,
+        /// One JSON array of the calls instead of lines.
+        #[arg(long)]
+        json: bool,
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         limit: u32,
     },

@@ -71,8 +71,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(JobsCommand::List { status, limit }) => {
             commands::jobs::list(&config, status, limit).await
         }
-        Command::Messages(MessagesCommand::List { all, limit }) => {
-            commands::messages::list(&config, all, limit).await
+        Command::Messages(MessagesCommand::List { all, limit, json }) => {
+            commands::messages::list(&config, all, limit, json).await
         }
         Command::Staff(cmd) => commands::staff::run(&config, cmd).await,
         Command::Calls(cmd) => commands::calls::run(&config, cmd).await,

@@ -222,6 +222,14 @@ async fn calls_are_listed_and_shown_with_their_transcript() {
         "{list}"
     );
     assert!(run(&["calls", "list", "--outcome", "message"]).contains("no calls"));
+    // The same list as JSON, for scripts.
+    let json: serde_json::Value = serde_json::from_str(&run(&["calls", "list", "--json"])).unwrap();
+    assert_eq!(json[0]["call_sid"], "CA0123456789abcdef0123456789abcdef");
+    assert_eq!(json[0]["outcome"], "booked");
+    assert_eq!(json[0]["duration_secs"], 40);
+    let none: serde_json::Value =
+        serde_json::from_str(&run(&["messages", "list", "--json"])).unwrap();
+    assert_eq!(none, serde_json::json!([]));
     let show = run(&["calls", "show", &call.id.to_string()]);
     let lines: Vec<&str> = show.lines().collect();
     let pos = |needle: &str| {

@@ -24,6 +24,7 @@ pub async fn run(config: &Config, cmd: CallsCommand) -> anyhow::Result<()> {
             date,
             outcome,
             limit,
+            json,
         } => {
             let query = CallQuery {
                 since: date.map(|d| view::day_start(d, tz)),
@@ -33,6 +34,10 @@ pub async fn run(config: &Config, cmd: CallsCommand) -> anyhow::Result<()> {
                 limit,
             };
             let calls = store.calls(&query).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&calls)?);
+                return Ok(());
+            }
             if calls.is_empty() {
                 println!("no calls");
             }

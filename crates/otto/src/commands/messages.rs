@@ -1,17 +1,22 @@
-//! `otto messages list [--all]`: the messages callers left for the staff.
+//! `otto messages list [--all] [--json]`: the messages callers left for the staff.
 
 use super::open_shop;
 use crate::config::Config;
 
 /// Prints messages newest first: when, from whom (number and name), the words, and whether
-/// someone handled it. Only those not yet handled unless `all`.
+/// someone handled it; or, with `json`, one JSON array of the records (instants in UTC,
+/// RFC 3339). Only those not yet handled unless `all`.
 ///
 /// # Errors
 /// The database cannot be opened or read.
-pub async fn list(config: &Config, all: bool, limit: u32) -> anyhow::Result<()> {
+pub async fn list(config: &Config, all: bool, limit: u32, json: bool) -> anyhow::Result<()> {
     let shop = open_shop(config).await?;
     let tz = shop.config().time_zone;
     let messages = shop.store().messages(!all, limit).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&messages)?);
+        return Ok(());
+    }
     if messages.is_empty() {
         println!(
             "{}",
