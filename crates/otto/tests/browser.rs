@@ -98,9 +98,29 @@ async fn shot(browser: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn click(browser: &Client, css: &str) {
+/// Clicks `css` and waits until the page it leads to has loaded: the old document is marked
+/// first, so an element that both pages share cannot be mistaken for the new page.
+async fn click_and_load(browser: &Client, css: &str) {
+    browser
+        .execute("window.ottoOldPage = true;", vec![])
+        .await
+        .unwrap();
     let element = browser.find(Locator::Css(css)).await.unwrap();
     element.click().await.unwrap();
+    for _ in 0..200 {
+        // During the navigation a script may fail; that only means "not yet".
+        let loaded = browser
+            .execute(
+                "return window.ottoOldPage === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await;
+        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("clicking {css} loaded no new page within 10 s");
 }
 
 async fn type_into(browser: &Client, css: &str, text: &str) {
@@ -112,14 +132,13 @@ async fn wait_for(browser: &Client, css: &str) {
     browser.wait().for_element(Locator::Css(css)).await.unwrap();
 }
 
+/// The page's visible text, read in one script so a reload cannot leave a stale element.
 async fn body_text(browser: &Client) -> String {
-    browser
-        .find(Locator::Css("body"))
+    let text = browser
+        .execute("return document.body.innerText;", vec![])
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+        .unwrap();
+    text.as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,13 +227,13 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
     shot(&browser, "login").await;
     type_into(&browser, "input[name=name]", "owner").await;
     type_into(&browser, "input[name=password]", PASSWORD).await;
-    click(&browser, "#login button").await;
+    click_and_load(&browser, "#login button").await;
     wait_for(&browser, "table.calls").await;
     assert_eq!(browser.current_url().await.unwrap().path(), "/calls");
     shot(&browser, "calls").await;
 
     // The call: its transcript and the booking it made.
-    click(&browser, "table.calls tbody tr td a").await;
+    click_and_load(&browser, "table.calls tbody tr td a").await;
     wait_for(&browser, "ol.transcript").await;
     let page = body_text(&browser).await;
     assert!(page.contains("oil change"), "{page}");
@@ -284,7 +303,7 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
             .await
             .unwrap();
     }
-    click(&browser, "#move button").await;
+    click_and_load(&browser, "#move button").await;
     wait_for(&browser, "#when").await;
     let page = body_text(&browser).await;
     assert!(!page.contains("Not done"), "{page}");
@@ -296,26 +315,15 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
     browser.goto(&format!("{base}/messages")).await.unwrap();
     assert!(body_text(&browser).await.contains("ready for pickup"));
     shot(&browser, "messages").await;
-    browser
-        .find(Locator::Css(&format!("#message-{} button", message.id)))
+    click_and_load(&browser, &format!("#message-{} button", message.id)).await;
+    // The form posted and the redirect loaded: the message is handled, by whom signed in.
+    let handled_by = store
+        .messages(false, 50)
         .await
         .unwrap()
-        .click()
-        .await
-        .unwrap();
-    // The form posts and the page reloads: wait for the message to leave the list.
-    let mut handled_by = None;
-    for _ in 0..50 {
-        let list = store.messages(false, 50).await.unwrap();
-        handled_by = list
-            .iter()
-            .find(|m| m.id == message.id)
-            .and_then(|m| m.handled_by.clone());
-        if handled_by.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .into_iter()
+        .find(|m| m.id == message.id)
+        .and_then(|m| m.handled_by);
     assert_eq!(handled_by.as_deref(), Some("owner"));
     wait_for(&browser, "p.empty").await;
     assert!(!body_text(&browser).await.contains("ready for pickup"));
