@@ -170,6 +170,7 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
     let call = tokio::process::Command::new(env!("CARGO_BIN_EXE_otto"))
         .env("OTTO_DATA_DIR", data.path())
         .env("OTTO_DATABASE_URL", "sqlite::memory:")
+        .env("OTTO_SPEECH__WHISPER_MODEL", common::whisper_model())
         .args(["call", "--url", &base, "--from", JORDAN])
         .args([
             "--say",
@@ -184,6 +185,16 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
         call.status.success(),
         "otto call failed: {}",
         String::from_utf8_lossy(&call.stderr)
+    );
+    // `otto call` prints what Otto said, as the caller heard it.
+    let printed = String::from_utf8_lossy(&call.stdout).to_lowercase();
+    let heard = printed
+        .split("what otto said")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no words of Otto's printed: {printed}"));
+    assert!(
+        heard.matches("otto: ").count() >= 3 && heard.contains("auto"),
+        "the greeting and each reply are printed: {printed}"
     );
     let jordan = store
         .customer_by_phone(&common::jordan())
