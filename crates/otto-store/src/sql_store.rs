@@ -1267,6 +1267,23 @@ macro_rules! impl_sql_store {
                 all(rows, job_row)
             }
 
+            async fn reset_records(&self) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                // Foreign keys cascade: calls take their turns and actions, customers their
+                // vehicles, appointments, service history and reminders.
+                for table in ["messages", "jobs", "call_logs"] {
+                    sqlx::query(&format!("DELETE FROM {table}"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let customers = sqlx::query("DELETE FROM customers")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(customers)
+            }
+
             async fn import_customers(&self, rows: &[NewCustomer]) -> StoreResult<Vec<Id>> {
                 let mut tx = self.pool.begin().await?;
                 let mut ids = Vec::with_capacity(rows.len());

@@ -251,6 +251,12 @@ pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
 
     // ----- bulk import (demo seed, benchmark) -----
 
+    /// Deletes every shop record in one transaction: customers with their vehicles,
+    /// appointments, service history and reminders; calls with their turns and tool actions;
+    /// messages and jobs. Staff accounts, their sessions and the audit log stay. For
+    /// `otto db seed --demo --reset`; returns the number of customers deleted.
+    async fn reset_records(&self) -> StoreResult<u64>;
+
     /// Inserts customers in one transaction; returns their ids in input order. All or nothing.
     async fn import_customers(&self, rows: &[NewCustomer]) -> StoreResult<Vec<Id>>;
     /// Inserts vehicles in one transaction; returns their ids in input order. All or nothing.

@@ -128,6 +128,10 @@ pub enum DbCommand {
         /// Required: seed the demo data set (the only one there is).
         #[arg(long)]
         demo: bool,
+        /// First delete every shop record (customers, vehicles, appointments, calls,
+        /// messages, reminders; staff accounts stay), so the demo starts afresh.
+        #[arg(long)]
+        reset: bool,
         /// Number of customers (default 200).
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         customers: u32,

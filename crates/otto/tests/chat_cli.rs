@@ -386,3 +386,52 @@ fn customers_are_added_once_per_number_and_completions_print() {
     assert!(completions.status.success());
     assert!(String::from_utf8_lossy(&completions.stdout).contains("_otto"));
 }
+
+#[test]
+fn seed_reset_starts_the_demo_afresh_and_keeps_staff() {
+    let dir = tempfile::tempdir().unwrap();
+    let otto = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_otto"))
+            .env("OTTO_DATA_DIR", dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(otto(&["db", "seed", "--demo"]).status.success());
+    let added = otto(&[
+        "customers",
+        "add",
+        "--name",
+        "Zed Zebra",
+        "--phone",
+        "555-555-0166",
+    ]);
+    assert!(added.status.success());
+    let staff = otto(&["staff", "add", "kim", "--role", "staff", "--generate"]);
+    assert!(
+        staff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&staff.stderr)
+    );
+    // Without --reset a seeded store is left alone.
+    let again = otto(&["db", "seed", "--demo"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing seeded"));
+    assert!(
+        String::from_utf8_lossy(&otto(&["customers", "find", "Zed"]).stdout).contains("Zed Zebra")
+    );
+
+    let reset = otto(&["db", "seed", "--demo", "--reset"]);
+    let said = String::from_utf8_lossy(&reset.stdout);
+    assert!(reset.status.success(), "{said}");
+    assert!(said.contains("deleted 201 customers"), "{said}");
+    assert!(said.contains("seeded 200 customers"), "{said}");
+    assert!(
+        String::from_utf8_lossy(&otto(&["customers", "find", "Zed"]).stdout)
+            .contains("no customer")
+    );
+    assert!(
+        String::from_utf8_lossy(&otto(&["customers", "find", "Jordan"]).stdout)
+            .contains("Jordan Smith")
+    );
+    assert!(String::from_utf8_lossy(&otto(&["staff", "list"]).stdout).contains("kim"));
+}

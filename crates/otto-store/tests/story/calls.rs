@@ -429,3 +429,49 @@ pub async fn reminders_due_sent_and_failed(store: Arc<dyn Store>) {
             .is_empty()
     );
 }
+
+pub async fn reset_deletes_shop_records_and_keeps_staff(store: Arc<dyn Store>) {
+    let jordan = store
+        .create_customer(&customer("Jordan Smith", "555-555-0123"))
+        .await
+        .unwrap();
+    store
+        .add_vehicle(&otto_store::testing::civic(jordan.id, None))
+        .await
+        .unwrap();
+    let c = store.start_call(&call("CA9", 0)).await.unwrap();
+    store
+        .append_turn(c.id, &turn(Speaker::Caller, "hello"))
+        .await
+        .unwrap();
+    store
+        .create_message(&otto_store::NewMessage {
+            call_id: Some(c.id),
+            customer_id: Some(jordan.id),
+            from_phone: "+15555550123".into(),
+            caller_name: None,
+            body: "call me back".into(),
+            created_at: utc(2030, 3, 5, 15, 2),
+        })
+        .await
+        .unwrap();
+    store
+        .create_staff(&otto_store::NewStaff {
+            name: "kim".into(),
+            role: otto_core::records::StaffRole::Staff,
+            password_hash: "$argon2id$fake$kim".into(),
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(store.reset_records().await.unwrap(), 1);
+    assert_eq!(store.count_customers().await.unwrap(), 0);
+    assert!(store.call_with_turns(c.id).await.unwrap().is_none());
+    assert!(store.messages(false, 10).await.unwrap().is_empty());
+    assert_eq!(store.list_staff().await.unwrap().len(), 1, "staff stay");
+    // The store works as before: the same number can be a customer again.
+    store
+        .create_customer(&customer("Jordan Smith", "555-555-0123"))
+        .await
+        .unwrap();
+}

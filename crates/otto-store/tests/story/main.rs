@@ -33,6 +33,7 @@ story! {
         end_call_is_safe_to_repeat_and_out_of_order,
         reminders_due_sent_and_failed,
         timings_and_tool_actions_are_kept_with_the_call,
+        reset_deletes_shop_records_and_keeps_staff,
     ],
     staff: [
         staff_accounts_sessions_and_audit,

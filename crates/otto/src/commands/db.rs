@@ -25,6 +25,7 @@ pub async fn run(config: &Config, cmd: DbCommand) -> anyhow::Result<()> {
         }
         DbCommand::Seed {
             demo,
+            reset,
             customers,
             appointments,
         } => {
@@ -32,6 +33,10 @@ pub async fn run(config: &Config, cmd: DbCommand) -> anyhow::Result<()> {
                 bail!("say which data set to seed: `otto db seed --demo`");
             }
             let shop = open_shop(config).await?;
+            if reset {
+                let n = shop.store().reset_records().await?;
+                println!("reset: deleted {n} customers and every call, message and reminder");
+            }
             let size = SeedSize {
                 customers,
                 appointments: appointments.unwrap_or(customers.saturating_mul(3) / 2),
