@@ -24,11 +24,11 @@ use otto_core::records::StaffRole;
 use otto_store::{NewMessage, NewStaff};
 use serde_json::json;
 
+use common::staff::PASSWORD;
 use common::{JORDAN, spawn_app};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const PASSWORD: &str = "correct horse battery";
 
 /// ChromeDriver on a free loopback port, killed on drop.
 struct Driver {

@@ -16,9 +16,8 @@ use otto_store::{NewMessage, NewStaff};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
+use common::staff::{PASSWORD, Session, client, csrf_of};
 use common::{TestApp, book_for_jordan, spawn_app};
-
-const PASSWORD: &str = "correct horse battery";
 
 /// Every dashboard route: (method, path).
 const ROUTES: &[(&str, &str)] = &[
@@ -45,13 +44,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/logout"),
 ];
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn add_staff(app: &TestApp, name: &str, role: StaffRole) {
     app.shop
         .store()
@@ -62,102 +54,6 @@ async fn add_staff(app: &TestApp, name: &str, role: StaffRole) {
         })
         .await
         .unwrap();
-}
-
-/// The value of the first `name="csrf" value="…"` in a page.
-fn csrf_of(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token");
-    let rest = &html[at + 19..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-/// A browser signed in as `name`: its cookie header and CSRF token.
-struct Session {
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    async fn sign_in(app: &TestApp, name: &str) -> Self {
-        let base = app.url();
-        let login = client().get(format!("{base}/login")).send().await.unwrap();
-        let login_cookie = login.headers()[SET_COOKIE].to_str().unwrap().to_string();
-        let login_cookie = login_cookie.split(';').next().unwrap().to_string();
-        let form_csrf = csrf_of(&login.text().await.unwrap());
-        let r = client()
-            .post(format!("{base}/login"))
-            .header(COOKIE, &login_cookie)
-            .form(&[
-                ("name", name),
-                ("password", PASSWORD),
-                ("csrf", &form_csrf),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed in");
-        let set: Vec<String> = r
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        let session = set
-            .iter()
-            .find(|c| c.starts_with("otto_session="))
-            .expect("a session cookie");
-        for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-            assert!(session.contains(attr), "{session}");
-        }
-        assert!(!session.contains("Secure"), "plain http: no Secure flag");
-        let cookie = session.split(';').next().unwrap().to_string();
-        let home = client()
-            .get(format!("{base}/"))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(home.status(), StatusCode::OK);
-        let csrf = csrf_of(&home.text().await.unwrap());
-        Self { base, cookie, csrf }
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let r = client()
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    /// Posts `form` with this session's CSRF token added; the status and the redirect target.
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
-        let mut fields: Vec<(&str, &str)> = form.to_vec();
-        fields.push(("csrf", &self.csrf));
-        self.post_raw(path, &fields).await
-    }
-
-    async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
-        let r = client()
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let to = r
-            .headers()
-            .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        (r.status(), to)
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,8 +123,8 @@ async fn strangers_are_sent_to_sign_in_and_forms_need_csrf_and_roles() {
         StatusCode::UNAUTHORIZED
     );
 
-    let owner = Session::sign_in(&app, "owner").await;
-    let desk = Session::sign_in(&app, "desk").await;
+    let owner = Session::sign_in(&app.url(), "owner").await;
+    let desk = Session::sign_in(&app.url(), "desk").await;
 
     // Every page renders for a signed-in member.
     for (method, path) in ROUTES {
@@ -348,7 +244,7 @@ async fn sign_in_attempts_are_rate_limited_per_account() {
 /// Staff see and change the shop's records through the booking rules, audited.
 async fn staff_work_the_records(app: &TestApp) {
     add_staff(app, "owner", StaffRole::Owner).await;
-    let owner = Session::sign_in(app, "owner").await;
+    let owner = Session::sign_in(&app.url(), "owner").await;
     let store = app.shop.store().clone();
     let tz = app.shop.config().time_zone;
 

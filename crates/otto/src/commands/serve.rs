@@ -20,7 +20,7 @@ use crate::sessions::Sessions;
 ///
 /// # Errors
 /// Startup failures (store, models, configuration, address in use) with what to fix.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(mut config: Config) -> anyhow::Result<()> {
     super::raise_open_file_limit();
     let shop = open_shop(&config).await?;
     let store = shop.store().clone();
@@ -31,6 +31,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    crate::server::follow_listen(&mut config, listener.local_addr()?);
     let stop = CancellationToken::new();
     let worker = config
         .worker

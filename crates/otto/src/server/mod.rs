@@ -252,6 +252,14 @@ impl RunningServer {
     }
 }
 
+/// A `server.public_url` left at its default follows the address actually bound (`listen`
+/// may name another port, or port 0), so the TwiML's stream URL reaches this server.
+pub fn follow_listen(config: &mut Config, bound: std::net::SocketAddr) {
+    if config.server.public_url == crate::config::ServerConfig::default().public_url {
+        config.server.public_url = format!("http://{bound}");
+    }
+}
+
 /// Binds `config.server.listen` (port 0 picks a free port; a `public_url` left at its
 /// default then follows the bound port) and serves in the background until
 /// [`RunningServer::shutdown`].
@@ -263,9 +271,7 @@ pub async fn spawn(mut config: Config, calls: Arc<CallServices>) -> anyhow::Resu
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
-    if config.server.public_url == crate::config::ServerConfig::default().public_url {
-        config.server.public_url = format!("http://{addr}");
-    }
+    follow_listen(&mut config, addr);
     let state = Arc::new(AppState::new(config, calls)?);
     let stop = CancellationToken::new();
     let task = tokio::spawn(serve(listener, state.clone(), stop.clone()));

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod staff;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
