@@ -185,6 +185,9 @@ pub enum CustomersCommand {
     Find {
         /// A phone number in any common format, a name fragment or VIN characters.
         query: String,
+        /// One JSON array of the records instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Add a customer (the phone number is their caller ID: Otto knows them when they call).
     Add {
@@ -209,6 +212,9 @@ pub enum AppointmentsCommand {
         /// A customer's phone number: list their upcoming appointments instead.
         #[arg(long, value_parser = parse_phone)]
         phone: Option<PhoneNumber>,
+        /// One JSON array of the records instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Book an appointment for an existing customer.
     Book {
@@ -348,7 +354,11 @@ pub enum StaffCommand {
         generate: bool,
     },
     /// List the accounts.
-    List,
+    List {
+        /// One JSON array of the records instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_role(s: &str) -> Result<StaffRole, String> {
@@ -363,6 +373,9 @@ pub enum JobsCommand {
         /// Only jobs with this status: pending, running, done or dead.
         #[arg(long, value_parser = parse_job_status)]
         status: Option<JobStatus>,
+        /// One JSON array of the records instead of lines.
+        #[arg(long)]
+        json: bool,
         /// How many, newest first.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         limit: u32,

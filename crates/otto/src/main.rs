@@ -68,9 +68,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat { from, now } => commands::chat::run(&config, from, now).await,
         Command::Worker => commands::jobs::run_worker(config).await,
         Command::Eval(args) => commands::eval::run(&config, args).await,
-        Command::Jobs(JobsCommand::List { status, limit }) => {
-            commands::jobs::list(&config, status, limit).await
-        }
+        Command::Jobs(JobsCommand::List {
+            status,
+            json,
+            limit,
+        }) => commands::jobs::list(&config, status, limit, json).await,
         Command::Messages(MessagesCommand::List { all, limit, json }) => {
             commands::messages::list(&config, all, limit, json).await
         }

@@ -434,4 +434,26 @@ fn seed_reset_starts_the_demo_afresh_and_keeps_staff() {
             .contains("Jordan Smith")
     );
     assert!(String::from_utf8_lossy(&otto(&["staff", "list"]).stdout).contains("kim"));
+
+    // The list commands speak JSON too.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = otto(args);
+        assert!(out.status.success(), "{args:?}");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let found = json(&["customers", "find", "Jordan Smith", "--json"]);
+    assert_eq!(found[0]["customer"]["phone"], "+15555550123");
+    assert_eq!(found[0]["vehicles"][0]["make"], "Honda");
+    let staff = json(&["staff", "list", "--json"]);
+    assert_eq!(staff[0]["name"], "kim");
+    assert!(
+        !staff.to_string().contains("argon2"),
+        "no password hash: {staff}"
+    );
+    let upcoming = json(&["appointments", "list", "--phone", "555-555-0123", "--json"]);
+    assert!(upcoming.as_array().is_some_and(|a| {
+        a.iter()
+            .all(|x| x["customer_id"] == found[0]["customer"]["id"])
+    }));
+    assert_eq!(json(&["jobs", "list", "--json"]), serde_json::json!([]));
 }

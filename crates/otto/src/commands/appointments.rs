@@ -21,23 +21,31 @@ pub async fn run(config: &Config, cmd: AppointmentsCommand) -> anyhow::Result<()
     let tz = shop.config().time_zone;
     let now = Utc::now();
     match cmd {
-        AppointmentsCommand::List { date, phone } => {
-            let list = if let Some(phone) = phone {
+        AppointmentsCommand::List { date, phone, json } => {
+            let (title, list) = if let Some(phone) = phone {
                 let customer = shop
                     .store()
                     .customer_by_phone(&phone)
                     .await?
                     .with_context(|| format!("no customer has the number {}", phone.national()))?;
-                println!("upcoming appointments of {}:", customer.name);
-                shop.upcoming(customer.id, now).await?
+                (
+                    format!("upcoming appointments of {}:", customer.name),
+                    shop.upcoming(customer.id, now).await?,
+                )
             } else {
                 let day = date.unwrap_or_else(|| today(tz, now));
                 let bounds = local_day_bounds(tz, day);
-                println!("appointments on {day}:");
-                shop.store()
-                    .active_appointments_between(bounds.start, bounds.end)
-                    .await?
+                (
+                    format!("appointments on {day}:"),
+                    shop.store()
+                        .active_appointments_between(bounds.start, bounds.end)
+                        .await?,
+                )
             };
+            if json {
+                return super::print_json(&list);
+            }
+            println!("{title}");
             if list.is_empty() {
                 println!("  none");
             }

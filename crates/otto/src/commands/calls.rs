@@ -35,7 +35,7 @@ pub async fn run(config: &Config, cmd: CallsCommand) -> anyhow::Result<()> {
             };
             let calls = store.calls(&query).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&calls)?);
+                super::print_json(&calls)?;
                 return Ok(());
             }
             if calls.is_empty() {

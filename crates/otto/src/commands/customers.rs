@@ -13,7 +13,7 @@ use crate::config::Config;
 /// phone number another customer has.
 pub async fn run(config: &Config, cmd: CustomersCommand) -> anyhow::Result<()> {
     match cmd {
-        CustomersCommand::Find { query } => find(config, &query).await,
+        CustomersCommand::Find { query, json } => find(config, &query, json).await,
         CustomersCommand::Add { name, phone, email } => {
             let name = name.trim().to_string();
             if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
@@ -41,7 +41,7 @@ pub async fn run(config: &Config, cmd: CustomersCommand) -> anyhow::Result<()> {
 }
 
 /// Prints matching customers with their vehicles.
-async fn find(config: &Config, query: &str) -> anyhow::Result<()> {
+async fn find(config: &Config, query: &str, json: bool) -> anyhow::Result<()> {
     let query = query.trim();
     if query.is_empty() {
         anyhow::bail!("give a phone number or part of a name");
@@ -52,6 +52,14 @@ async fn find(config: &Config, query: &str) -> anyhow::Result<()> {
         Ok(phone) => store.customer_by_phone(&phone).await?.into_iter().collect(),
         Err(_) => store.search_customers(query, 20).await?,
     };
+    if json {
+        let mut records = Vec::with_capacity(found.len());
+        for c in found {
+            let vehicles = store.vehicles_of(c.id).await?;
+            records.push(serde_json::json!({ "customer": c, "vehicles": vehicles }));
+        }
+        return super::print_json(&records);
+    }
     if found.is_empty() {
         println!("no customer matches {query:?}");
     }

@@ -44,13 +44,21 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `otto jobs list`: the newest jobs, one line each.
+/// `otto jobs list`: the newest jobs, one line each, or with `json` one JSON array.
 ///
 /// # Errors
 /// The database cannot be opened or read.
-pub async fn list(config: &Config, status: Option<JobStatus>, limit: u32) -> anyhow::Result<()> {
+pub async fn list(
+    config: &Config,
+    status: Option<JobStatus>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<()> {
     let shop = open_shop(config).await?;
     let jobs = shop.store().jobs(status, limit).await?;
+    if json {
+        return super::print_json(&jobs);
+    }
     if jobs.is_empty() {
         println!("no jobs");
     }

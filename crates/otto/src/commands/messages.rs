@@ -14,7 +14,7 @@ pub async fn list(config: &Config, all: bool, limit: u32, json: bool) -> anyhow:
     let tz = shop.config().time_zone;
     let messages = shop.store().messages(!all, limit).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&messages)?);
+        super::print_json(&messages)?;
         return Ok(());
     }
     if messages.is_empty() {

@@ -64,6 +64,16 @@ pub fn raise_open_file_limit() {
     }
 }
 
+/// Prints `records` as one pretty JSON document on stdout (instants in UTC, RFC 3339), the
+/// `--json` output of the list commands.
+///
+/// # Errors
+/// A record that cannot be serialised (none of Otto's can).
+pub fn print_json(records: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(records)?);
+    Ok(())
+}
+
 /// Today's date in the shop's time zone.
 pub fn today(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&tz).date_naive()

@@ -63,8 +63,11 @@ pub async fn run(config: &Config, cmd: StaffCommand) -> anyhow::Result<()> {
             let m = store.set_staff_password(&name, &hash).await?;
             println!("password changed for {}; their sessions have ended", m.name);
         }
-        StaffCommand::List => {
+        StaffCommand::List { json } => {
             let list = store.list_staff().await?;
+            if json {
+                return super::print_json(&list);
+            }
             if list.is_empty() {
                 println!("no staff accounts: add one with `otto staff add NAME --role owner`");
             }
