@@ -161,3 +161,38 @@ async fn an_llm_missing_the_turn_deadline_falls_back_to_the_rules() {
     );
     app.server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hang_up_that_twilio_refuses_once_is_retried() {
+    let dg = Deepgram::start().await;
+    let app = spawn_app(|c| dg.apply(c)).await;
+    // Twilio's first answer to the call update is a 503.
+    app.twilio.fail_next(otto_fakes::twilio::ScriptedFailure {
+        status: 503,
+        body: r#"{"code": 20500, "message": "Service unavailable", "status": 503}"#.into(),
+    });
+    let record = two_turn_call(
+        &app,
+        &dg,
+        "What time do you open on Saturday?",
+        "No, that's all. Thank you, goodbye.",
+    )
+    .await;
+    let hang_up = format!("/Calls/{}.json", record.call_sid.as_str());
+    let mut updates = Vec::new();
+    for _ in 0..50 {
+        updates = app
+            .twilio
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with(&hang_up))
+            .collect();
+        if updates.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(updates.len(), 2, "the refused update and its retry: {updates:?}");
+    assert!(updates[1].body.contains("Status=completed"), "{updates:?}");
+    app.server.shutdown().await.unwrap();
+}

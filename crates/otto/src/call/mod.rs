@@ -1,6 +1,7 @@
 //! Calls: the services every call shares ([`CallServices`], built once from configuration),
 //! the call runner that drives one call's engine ([`runner`]), the outbound Twilio writer
-//! ([`writer`]), call recordings ([`recording`]) and the call metrics ([`metrics`]).
+//! ([`writer`]), call recordings ([`recording`]), the call metrics ([`metrics`]), and retries
+//! with circuit breakers around vendors called mid-call ([`vendor_guard`]).
 //!
 //! Engines are chosen by configuration, never by recompiling: Deepgram STT and TTS when a
 //! `deepgram` section is set, else the local engines (whisper.cpp and flite); an OpenAI-compatible LLM when `llm` is set, else the rule-based
@@ -10,6 +11,7 @@ pub mod admission;
 pub mod metrics;
 pub mod recording;
 pub mod runner;
+pub mod vendor_guard;
 pub mod writer;
 
 use std::path::PathBuf;
@@ -30,6 +32,7 @@ use otto_speech::tts::local::{LocalTts, LocalTtsConfig};
 use otto_twilio::rest::RestClient;
 use otto_twilio::stream_token::StreamTokens;
 use secrecy::ExposeSecret;
+use vendor_guard::{GuardPolicy, VendorGuard};
 
 use crate::config::Config;
 use crate::sessions::Sessions;
@@ -45,8 +48,9 @@ pub struct CallServices {
     /// The LLM dialogue, when configured.
     pub llm: Option<LlmFactory>,
     pub recalls: Option<Arc<dyn RecallLookup>>,
-    /// Twilio REST (transfer, hang-up), when a Twilio account is configured.
-    pub rest: Option<RestClient>,
+    /// Twilio REST (transfer, hang-up), when a Twilio account is configured, with its
+    /// retries and breaker.
+    pub rest: Option<(RestClient, Arc<VendorGuard>)>,
     pub sessions: Sessions,
     pub engine: EngineConfig,
     /// This instance's name in live-call sessions.
@@ -111,7 +115,10 @@ impl CallServices {
         let llm = LlmFactory::from_config(config)?;
         let recalls = recalls_from_config(config)?;
         let rest = match &config.twilio {
-            Some(t) => Some(RestClient::new(t).context("twilio")?),
+            Some(t) => Some((
+                RestClient::new(t).context("twilio")?,
+                Arc::new(VendorGuard::new("twilio", GuardPolicy::CONTROL)),
+            )),
             None => None,
         };
         Ok(Self {
@@ -235,12 +242,18 @@ pub fn recalls_from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Rec
         return Ok(None);
     }
     let client = NhtsaClient::new(config.nhtsa.clone()).context("nhtsa")?;
-    Ok(Some(Arc::new(NhtsaRecalls(client))))
+    Ok(Some(Arc::new(NhtsaRecalls {
+        client,
+        guard: VendorGuard::new("nhtsa", GuardPolicy::LOOKUP),
+    })))
 }
 
-/// The NHTSA recalls client as the dialogue's [`RecallLookup`].
+/// The NHTSA recalls client as the dialogue's [`RecallLookup`], with a retry and a breaker.
 #[derive(Debug)]
-struct NhtsaRecalls(NhtsaClient);
+struct NhtsaRecalls {
+    client: NhtsaClient,
+    guard: VendorGuard,
+}
 
 #[async_trait::async_trait]
 impl RecallLookup for NhtsaRecalls {
@@ -251,8 +264,11 @@ impl RecallLookup for NhtsaRecalls {
         year: u16,
     ) -> Result<Vec<Recall>, RecallError> {
         let found = self
-            .0
-            .recalls(make, model, year)
+            .guard
+            .run(
+                || self.client.recalls(make, model, year),
+                otto_providers::ProviderError::retryable,
+            )
             .await
             .map_err(|e| RecallError(e.to_string()))?;
         Ok(found
@@ -329,6 +345,38 @@ mod tests {
             attempts.load(Ordering::SeqCst),
             LLM_BREAKER_THRESHOLD,
             "after the threshold, calls no longer wait on the LLM"
+        );
+    }
+
+    #[tokio::test]
+    async fn recall_lookups_retry_once_then_the_breaker_stops_asking_nhtsa() {
+        let nhtsa = otto_fakes::nhtsa::FakeNhtsa::start().await;
+        let mut config = Config::default();
+        config.nhtsa.enabled = true;
+        config.nhtsa.recalls_base_url = nhtsa.recalls_base_url();
+        config.nhtsa.vpic_base_url = nhtsa.vpic_base_url();
+        let recalls = recalls_from_config(&config).unwrap().unwrap();
+
+        let found = recalls.recalls("Honda", "Accord", 2003).await.unwrap();
+        assert!(!found.is_empty(), "the fixture's recalls");
+        assert_eq!(nhtsa.request_count(), 1);
+
+        // An outage: each lookup is tried twice (a 503 is retryable), and after
+        // GuardPolicy::LOOKUP.threshold failed lookups NHTSA is not asked at all.
+        nhtsa.set_outage(true);
+        // (Another model year each time: answers are cached per vehicle.)
+        for year in 0..GuardPolicy::LOOKUP.threshold {
+            let year = 2010 + year as u16;
+            assert!(recalls.recalls("Honda", "Civic", year).await.is_err());
+        }
+        let asked = 1 + GuardPolicy::LOOKUP.threshold as usize * (1 + GuardPolicy::LOOKUP.retries);
+        assert_eq!(nhtsa.request_count(), asked);
+        let e = recalls.recalls("Honda", "Civic", 2020).await.unwrap_err();
+        assert!(e.to_string().contains("circuit breaker"), "{e}");
+        assert_eq!(
+            nhtsa.request_count(),
+            asked,
+            "the open breaker sent nothing"
         );
     }
 }

@@ -573,7 +573,7 @@ impl Call {
     /// Transfers or hangs up through Twilio's REST API. Without a Twilio account configured
     /// (local development, the simulator), closing the media stream ends the call instead.
     fn control_call(&self, action: CallAction) {
-        let Some(rest) = self.services.rest.clone() else {
+        let Some((rest, guard)) = self.services.rest.clone() else {
             if let CallAction::Transfer { .. } = action {
                 warn!("no Twilio account configured: cannot transfer, ending the stream");
             }
@@ -586,8 +586,13 @@ impl Call {
         };
         tokio::spawn(
             async move {
-                if let Err(e) = rest.update_call(&sid, &update).await {
-                    m::provider_error("twilio");
+                if let Err(e) = guard
+                    .run(
+                        || rest.update_call(&sid, &update),
+                        otto_twilio::TwilioError::retryable,
+                    )
+                    .await
+                {
                     warn!(error = %e, "Twilio call update failed");
                 }
             }
