@@ -429,6 +429,10 @@ pub enum BenchCommand {
         /// The TTS fake's delay before the first audio of each sentence, ms.
         #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(0..=10_000))]
         tts_delay_ms: u32,
+        /// Rounds of --concurrency calls, one after another: a soak run (e.g. 20 × 500 =
+        /// 10,000 calls) that prints Otto's memory after each round.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+        batches: u32,
     },
 }
 

@@ -192,7 +192,11 @@ async fn a_hang_up_that_twilio_refuses_once_is_retried() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(updates.len(), 2, "the refused update and its retry: {updates:?}");
+    assert_eq!(
+        updates.len(),
+        2,
+        "the refused update and its retry: {updates:?}"
+    );
     assert!(updates[1].body.contains("Status=completed"), "{updates:?}");
     app.server.shutdown().await.unwrap();
 }

@@ -47,6 +47,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             endpointing_ms,
             stt_delay_ms,
             tts_delay_ms,
+            batches,
         } => {
             let calls = concurrency as usize;
             let ramp = ramp_secs.map_or(Duration::from_millis(20) * concurrency, |s| {
@@ -58,6 +59,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 endpointing_ms,
                 stt_delay: Duration::from_millis(u64::from(stt_delay_ms)),
                 tts_delay: Duration::from_millis(u64::from(tts_delay_ms)),
+                batches: batches as usize,
             })
             .await?;
             print!("{report}");

@@ -17,6 +17,9 @@
 //!    each reply. Calls last about 20 s, so with the default ramp all are live at once.
 //! 4. While calls run, Otto's resident memory and its `otto_calls_active` gauge are sampled
 //!    every 250 ms; Otto's CPU time is read before and after.
+//! 5. With `batches` > 1 (a soak run), steps 3–4 repeat that many rounds, the same numbers
+//!    calling again (the per-caller rate limit is raised for the run), and Otto's memory is
+//!    read after each round; latency figures come from the first round.
 //!
 //! What is reported ([`CallBenchReport`]):
 //! - turn latency: the caller's last frame of speech sent → the first frame of Otto's reply
@@ -80,6 +83,9 @@ pub struct CallBenchOptions {
     pub stt_delay: Duration,
     /// The TTS fake's delay before the first audio of each flush.
     pub tts_delay: Duration,
+    /// Rounds of `calls` calls, one after another (1..=1000); more than one makes a soak
+    /// run, with Otto's memory read after each round.
+    pub batches: usize,
 }
 
 impl CallBenchOptions {
@@ -113,6 +119,9 @@ pub struct CallBenchReport {
     /// The most calls Otto reported active at once (`otto_calls_active`, sampled every
     /// 250 ms).
     pub busy_calls: u64,
+    /// After each round: (calls placed so far, calls completed in that round, Otto's RSS in
+    /// bytes once the round's calls had ended).
+    pub rounds: Vec<(usize, usize, u64)>,
 }
 
 /// The simulator's figures over every call (Twilio's side of the calls).
@@ -201,6 +210,25 @@ impl std::fmt::Display for CallBenchReport {
             self.busy_calls,
             self.bytes_per_call() as f64 / MIB
         )?;
+        if self.rounds.len() > 1 {
+            let first = self.rounds.first().map_or(0, |r| r.2);
+            let mut peak_drift = 0.0_f64;
+            for &(placed, completed, rss) in &self.rounds {
+                let drift = (rss as f64 - first as f64) / (first as f64).max(1.0) * 100.0;
+                peak_drift = peak_drift.max(drift.abs());
+                writeln!(
+                    f,
+                    "  after {placed:>6} calls         {completed} of {} completed in the round; Otto RSS {:.1} MiB ({drift:+.1} % from the first round)",
+                    o.calls,
+                    rss as f64 / MIB
+                )?;
+            }
+            writeln!(
+                f,
+                "  soak                       RSS within {peak_drift:.1} % of the first round's over {} calls",
+                self.rounds.len() * o.calls
+            )?;
+        }
         for p in self.calls.problems.iter().take(10) {
             writeln!(f, "  problem: {p}")?;
         }
@@ -223,6 +251,9 @@ impl std::fmt::Display for CallBenchReport {
 pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
     if !(1..=5_000).contains(&options.calls) {
         bail!("calls must be 1..=5000, got {}", options.calls);
+    }
+    if !(1..=1_000).contains(&options.batches) {
+        bail!("batches must be 1..=1000, got {}", options.batches);
     }
     super::raise_open_file_limit();
     let dir = tempfile::tempdir().context("a temporary directory")?;
@@ -301,9 +332,54 @@ pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
     };
 
     let started = Instant::now();
+    // Rounds run one after another; the first round's calls are the report's figures, later
+    // rounds only count completions (their records, audio included, are dropped at once).
+    let mut first = None;
+    let mut rounds = Vec::with_capacity(options.batches);
+    for round in 0..options.batches {
+        let records = place_calls(&options, &url, &account_sid).await;
+        let summary = summarise(&options, &records);
+        drop(records);
+        rounds.push((
+            (round + 1) * options.calls,
+            summary.completed,
+            otto.sample()?.rss,
+        ));
+        first.get_or_insert(summary);
+    }
+    let wall = started.elapsed();
+    let after = otto.sample()?;
+    let bench_cpu = cpu_time(&me)?.saturating_sub(bench_cpu_before);
+    sampling.store(false, Ordering::Release);
+    let (busy_calls, rss_busy) = sampler.await.unwrap_or((0, 0));
+    let metrics = scrape(&http, &url).await.unwrap_or_default();
+    otto.stop().await;
+
+    let dropped = |name| metric_sum(&metrics, name).unwrap_or(0.0) as u64;
+    Ok(CallBenchReport {
+        calls: first.unwrap_or_else(|| summarise(&options, &[])),
+        options,
+        dropped_outbound: dropped("otto_outbound_frames_dropped_total"),
+        dropped_stt: dropped("otto_stt_frames_dropped_total"),
+        wall,
+        otto_cpu: after.cpu.saturating_sub(idle.cpu),
+        bench_cpu,
+        rss_idle: idle.rss,
+        rss_busy,
+        busy_calls,
+        rounds,
+    })
+}
+
+/// One round: `options.calls` calls started evenly over the ramp; their records in order.
+async fn place_calls(
+    options: &CallBenchOptions,
+    url: &str,
+    account_sid: &AccountSid,
+) -> Vec<Result<SimRecord, String>> {
     let calls: Vec<_> = (0..options.calls)
         .map(|i| {
-            let sim = sim_config(&url, &account_sid, i);
+            let sim = sim_config(url, account_sid, i);
             let at = options.ramp.mul_f64(i as f64 / options.calls as f64);
             tokio::spawn(async move {
                 tokio::time::sleep(at).await;
@@ -318,27 +394,7 @@ pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
             Err(e) => Err(format!("simulator task failed: {e}")),
         });
     }
-    let wall = started.elapsed();
-    let after = otto.sample()?;
-    let bench_cpu = cpu_time(&me)?.saturating_sub(bench_cpu_before);
-    sampling.store(false, Ordering::Release);
-    let (busy_calls, rss_busy) = sampler.await.unwrap_or((0, 0));
-    let metrics = scrape(&http, &url).await.unwrap_or_default();
-    otto.stop().await;
-
-    let dropped = |name| metric_sum(&metrics, name).unwrap_or(0.0) as u64;
-    Ok(CallBenchReport {
-        calls: summarise(&options, &records),
-        options,
-        dropped_outbound: dropped("otto_outbound_frames_dropped_total"),
-        dropped_stt: dropped("otto_stt_frames_dropped_total"),
-        wall,
-        otto_cpu: after.cpu.saturating_sub(idle.cpu),
-        bench_cpu,
-        rss_idle: idle.rss,
-        rss_busy,
-        busy_calls,
-    })
+    records
 }
 
 /// The caller's side of every call (see the module docs).
@@ -394,6 +450,7 @@ fn server_config(
         "data_dir = {data}\n\
          [log]\nfilter = \"warn\"\n\
          [server]\nlisten = {listen}\npublic_url = {url}\nmax_concurrent_calls = {max}\n\
+         calls_per_caller_per_minute = 1000\n\
          [deepgram]\napi_key = {key}\nlisten_url = {listen_url}\nspeak_ws_url = {speak_ws}\n\
          speak_rest_url = {speak_rest}\nendpointing_ms = {endpointing}\n\
          [twilio]\naccount_sid = {sid}\nauth_token = {key}\napi_base_url = {twilio}\n\
@@ -744,6 +801,7 @@ mod tests {
             endpointing_ms: 300,
             stt_delay: Duration::from_millis(100),
             tts_delay: Duration::from_millis(150),
+            batches: 1,
         };
         let good = record(&[
             (100, media(Some(100))),
