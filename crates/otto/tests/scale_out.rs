@@ -2,8 +2,8 @@
 //! database and one Redis. A call runs on each at once; the live calls of both are visible
 //! from either instance's dashboard, and a staff sign-in on one is valid on the other; a
 //! booking race through both dashboards gives exactly the slot's free bays; alpha is killed
-//! with SIGKILL mid-call and keeps every turn it committed, while beta goes on serving its
-//! call and new ones.
+//! with SIGKILL mid-call and keeps every turn it committed, its call leaves the live calls
+//! page within the session TTL, and beta goes on serving its call and new ones.
 //!
 //! Needs `OTTO_TEST_DATABASE_URL` and `OTTO_TEST_REDIS_URL` (skipped without them, a failure
 //! when `CI=true`).
@@ -201,8 +201,12 @@ async fn two_instances_share_calls_bookings_and_survive_a_kill() {
         .unwrap();
     let other = shop.store().customer(jordan.id + 1).await.unwrap().unwrap();
 
-    let alpha = start("alpha", &db.url, &redis, data.path()).await;
-    let beta = start("beta", &db.url, &redis, data.path()).await;
+    // Instance names unique to this run: the Redis is shared with other tests and runs.
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let (alpha_name, beta_name) = (format!("alpha-{tag}"), format!("beta-{tag}"));
+    let (alpha_cell, beta_cell) = (format!(">{alpha_name}<"), format!(">{beta_name}<"));
+    let alpha = start(&alpha_name, &db.url, &redis, data.path()).await;
+    let beta = start(&beta_name, &db.url, &redis, data.path()).await;
     let since = Utc::now() - chrono::Duration::seconds(5);
     let to = config.shop.phone.as_str().to_string();
 
@@ -223,7 +227,7 @@ async fn two_instances_share_calls_bookings_and_survive_a_kill() {
         loop {
             let (status, page) = session.get("/live").await;
             assert_eq!(status, StatusCode::OK, "{}", session.base);
-            if page.contains(">alpha<") && page.contains(">beta<") {
+            if page.contains(&alpha_cell) && page.contains(&beta_cell) {
                 break;
             }
             assert!(
@@ -344,6 +348,24 @@ async fn two_instances_share_calls_bookings_and_survive_a_kill() {
     caller_b.send(wait_for_reply()).await.unwrap();
     // The caller's line and Otto's answer.
     call_with(&shop, other.phone.as_str(), since, heard_before + 2).await;
+    // Alpha's call leaves the live calls page once its session record is no longer refreshed.
+    let deadline = Instant::now() + Duration::from_secs(otto::sessions::TTL_SECS + 10);
+    loop {
+        let (_, page) = on_beta.get("/live").await;
+        if !page.contains(&alpha_cell) {
+            assert!(
+                page.contains(&beta_cell),
+                "beta's call is still live: {page}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dead instance's call is still shown as live"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
     drop(caller_b);
     let record_b = call_b.await.unwrap();
     let replies = record_b

@@ -3,7 +3,7 @@
 //! It owns the Twilio media socket, the STT and TTS streams, the dialogue task and the turn
 //! writer, and loops on a biased `select!` over them: Twilio messages first (stop, marks and
 //! DTMF come in order with media), then speech events (barge-in), then reply text, then TTS
-//! audio, then the engine's timer. Every input goes to the engine with the time it happened,
+//! audio, then the engine's timer, then the session heartbeat. Every input goes to the engine with the time it happened,
 //! and every output the engine produces is executed at once, in order:
 //!
 //! - caller audio goes straight from the socket to the STT stream (never through the engine,
@@ -316,6 +316,9 @@ impl Call {
         shutdown: CancellationToken,
     ) {
         self.input(Input::Start).await;
+        let mut heartbeat = tokio::time::interval(crate::sessions::HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        heartbeat.reset();
         while !self.engine.is_ended() {
             let timer = self.engine.poll_timeout();
             let sleep = async move {
@@ -353,6 +356,7 @@ impl Call {
                     self.engine.handle_timeout(std::time::Instant::now());
                     self.execute().await;
                 }
+                _ = heartbeat.tick() => self.heartbeat(),
             }
             if self.bad_messages > MAX_BAD_MESSAGES {
                 warn!(
@@ -627,6 +631,14 @@ impl Call {
         };
         self.tts_alive = reopened;
         reopened
+    }
+
+    /// Refreshes this call's session record so it outlives [`crate::sessions::TTL_SECS`];
+    /// sent in the background, so a slow session store never holds the call loop.
+    fn heartbeat(&self) {
+        let sessions = self.services.sessions.clone();
+        let sid = self.call_sid.as_str().to_owned();
+        tokio::spawn(async move { sessions.update(&sid, SessionUpdate::default()).await });
     }
 
     async fn session(&mut self, update: SessionUpdate) {

@@ -25,7 +25,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let shop = open_shop(&config).await?;
     let store = shop.store().clone();
     let store_for_retention = store.clone();
-    let sessions = Sessions::from_url(&config.redis_url, config.call.max_call_secs + 300, 500)?;
+    let sessions = Sessions::from_url(&config.redis_url, crate::sessions::TTL_SECS, 500)?;
     crate::server::ops::prometheus();
     let calls = Arc::new(CallServices::from_config(&config, shop, sessions)?);
     let listener = TcpListener::bind(config.server.listen)

@@ -94,6 +94,12 @@ pub trait SessionStore: Send + Sync {
     async fn ping(&self) -> Result<(), SessionError>;
 }
 
+/// How often a live call refreshes its session record, whether or not anything changed.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a session record lives after its last write, in seconds: four heartbeats. A call
+/// whose instance died (SIGKILL, power loss) leaves the live calls page within this.
+pub const TTL_SECS: u64 = 20;
+
 /// The sessions handle the server uses: never fails a call because of the backend.
 #[derive(Clone)]
 pub struct Sessions {
