@@ -200,3 +200,46 @@ async fn a_hang_up_that_twilio_refuses_once_is_retried() {
     assert!(updates[1].body.contains("Status=completed"), "{updates:?}");
     app.server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_store_that_never_answers_does_not_delay_the_greeting() {
+    // A "Redis" that accepts connections and never says a word.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = hole.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            held.push(socket);
+        }
+    });
+    let dg = Deepgram::start().await;
+    let app = spawn_app(|c| {
+        dg.apply(c);
+        c.redis_url = format!("redis://{addr}");
+    })
+    .await;
+    let record = two_turn_call(
+        &app,
+        &dg,
+        "What time do you open on Saturday?",
+        "Thanks, bye.",
+    )
+    .await;
+    let opened = record
+        .first(|e| matches!(e, SimEvent::StreamOpened))
+        .unwrap();
+    let greeting = record
+        .first(|e| matches!(e, SimEvent::PlaybackStarted))
+        .unwrap();
+    assert!(
+        greeting - opened < std::time::Duration::from_millis(400),
+        "the greeting waited {:?} for the session store",
+        greeting - opened
+    );
+    assert!(
+        replies_heard(&record) >= 3,
+        "the call went on: {} replies",
+        replies_heard(&record)
+    );
+    app.server.shutdown().await.unwrap();
+}

@@ -43,7 +43,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use super::recording::{self, Recorder};
 use super::writer::{self, Outbound, OutboundError};
 use super::{CallServices, metrics as m};
-use crate::sessions::{CallPhase, LiveCall, SessionUpdate};
+use crate::sessions::{CallPhase, LiveCall, SessionUpdate, SessionWriter};
 
 /// How long Twilio may take between opening the socket and sending `start`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -204,6 +204,8 @@ struct Call {
     follow_ups: Vec<Input>,
     /// Both sides of the call, when `call.record` is on; written when the call ends.
     recording: Option<Recorder>,
+    /// This call's live session, written in the background.
+    session: SessionWriter,
 }
 
 impl Call {
@@ -269,20 +271,17 @@ impl Call {
         let turn_task = tokio::spawn(turn_writer(call_log.clone(), turn_rx).in_current_span());
 
         let now = Utc::now();
-        services
-            .sessions
-            .start(&LiveCall {
-                call_sid: call_sid.as_str().to_string(),
-                from: caller.map_or_else(|| "anonymous".into(), |p| p.to_string()),
-                to,
-                customer_id: None,
-                instance: services.instance.clone(),
-                phase: CallPhase::Speaking,
-                turns: 0,
-                started_at: now,
-                updated_at: now,
-            })
-            .await;
+        let session = services.sessions.writer(LiveCall {
+            call_sid: call_sid.as_str().to_string(),
+            from: caller.map_or_else(|| "anonymous".into(), |p| p.to_string()),
+            to,
+            customer_id: None,
+            instance: services.instance.clone(),
+            phase: CallPhase::Speaking,
+            turns: 0,
+            started_at: now,
+            updated_at: now,
+        });
 
         Ok(Self {
             engine: CallEngine::new(services.engine.clone()),
@@ -306,6 +305,7 @@ impl Call {
             bad_messages: 0,
             follow_ups: Vec::new(),
             recording: recorder,
+            session,
         })
     }
 
@@ -472,11 +472,10 @@ impl Call {
                     warn!("the dialogue task has ended: no reply");
                     self.follow_ups.push(Input::ReplyFailed { generation });
                 }
-                self.session(SessionUpdate {
+                self.session.update(SessionUpdate {
                     phase: Some(CallPhase::Speaking),
                     ..SessionUpdate::default()
-                })
-                .await;
+                });
             }
             Output::CancelReply { generation } => {
                 if let Some((g, token)) = &self.current
@@ -553,12 +552,11 @@ impl Call {
                 if self.turns.send(turn).is_err() {
                     warn!("the turn writer has ended: a turn was not logged");
                 }
-                self.session(SessionUpdate {
+                self.session.update(SessionUpdate {
                     phase: (speaker == Speaker::Agent).then_some(CallPhase::Listening),
                     add_turns: 1,
                     ..SessionUpdate::default()
-                })
-                .await;
+                });
             }
             Output::Transfer { to } => self.control_call(CallAction::Transfer { to }),
             Output::HangUp => self.control_call(CallAction::HangUp),
@@ -633,19 +631,9 @@ impl Call {
         reopened
     }
 
-    /// Refreshes this call's session record so it outlives [`crate::sessions::TTL_SECS`];
-    /// sent in the background, so a slow session store never holds the call loop.
+    /// Refreshes this call's session record so it outlives [`crate::sessions::TTL_SECS`].
     fn heartbeat(&self) {
-        let sessions = self.services.sessions.clone();
-        let sid = self.call_sid.as_str().to_owned();
-        tokio::spawn(async move { sessions.update(&sid, SessionUpdate::default()).await });
-    }
-
-    async fn session(&mut self, update: SessionUpdate) {
-        self.services
-            .sessions
-            .update(self.call_sid.as_str(), update)
-            .await;
+        self.session.update(SessionUpdate::default());
     }
 
     async fn close(self) {
@@ -661,6 +649,7 @@ impl Call {
             current,
             outbound,
             recording,
+            session,
             ..
         } = self;
         if let Some((_, token)) = current {
@@ -679,7 +668,7 @@ impl Call {
         drop(turns);
         let _ = turn_task.await;
         let _ = dialogue_task.await;
-        services.sessions.end(call_sid.as_str()).await;
+        session.finish().await;
         if let (Some(recorder), Some(dir)) = (recording, &services.recording_dir) {
             save_recording(recorder, dir, call_sid.as_str()).await;
         }

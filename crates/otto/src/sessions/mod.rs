@@ -7,6 +7,10 @@
 //! `MULTI`/`EXEC`, every command under a deadline). [`Sessions`] wraps either and never fails a
 //! call because of them: when Redis is unreachable, errors are logged (rate-limited by the
 //! reconnecting client), counted in `otto_session_errors_total`, and the call goes on.
+//!
+//! A call writes its session through a [`SessionWriter`]: a background task per call applies
+//! the writes in order, so the call loop never waits on the session store (a Redis that
+//! accepts connections but never answers cannot delay a greeting).
 
 pub mod memory;
 pub mod redis;
@@ -100,6 +104,32 @@ pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 /// whose instance died (SIGKILL, power loss) leaves the live calls page within this.
 pub const TTL_SECS: u64 = 20;
 
+/// Session updates a call may have waiting for the store; beyond this (the store is slow or
+/// hanging) updates are dropped and counted in `otto_session_updates_dropped_total`.
+const WRITER_QUEUE: usize = 32;
+
+/// One call's session writes, applied by a background task (see [`Sessions::writer`]).
+pub struct SessionWriter {
+    tx: tokio::sync::mpsc::Sender<SessionUpdate>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SessionWriter {
+    /// Queues `update` without waiting; dropped and counted when the queue is full. The
+    /// session is a view for the dashboard, so a lost update only makes it lag.
+    pub fn update(&self, update: SessionUpdate) {
+        if self.tx.try_send(update).is_err() {
+            metrics::counter!("otto_session_updates_dropped_total").increment(1);
+        }
+    }
+
+    /// Lets the queued writes finish, then forgets the call. Awaited when the call closes.
+    pub async fn finish(self) {
+        drop(self.tx);
+        let _ = self.task.await;
+    }
+}
+
 /// The sessions handle the server uses: never fails a call because of the backend.
 #[derive(Clone)]
 pub struct Sessions {
@@ -149,6 +179,22 @@ impl Sessions {
     /// Forgets a call that ended.
     pub async fn end(&self, call_sid: &str) {
         Self::report("remove", self.store.remove(call_sid).await);
+    }
+
+    /// Starts `call`'s session writer: records the call, then applies the updates it is given
+    /// in order, then forgets the call when [`SessionWriter::finish`] is called; all in a
+    /// background task.
+    pub fn writer(&self, call: LiveCall) -> SessionWriter {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<SessionUpdate>(WRITER_QUEUE);
+        let sessions = self.clone();
+        let task = tokio::spawn(async move {
+            sessions.start(&call).await;
+            while let Some(update) = rx.recv().await {
+                sessions.update(&call.call_sid, update).await;
+            }
+            sessions.end(&call.call_sid).await;
+        });
+        SessionWriter { tx, task }
     }
 
     /// Live calls for the dashboard.

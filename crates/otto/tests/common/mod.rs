@@ -90,7 +90,8 @@ pub async fn try_spawn_app(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Te
         CallServices::from_config(
             &config,
             shop.clone(),
-            Sessions::from_url("", 60, 100).unwrap(),
+            // In-process unless the test set `redis_url`; the deadline `otto serve` uses.
+            Sessions::from_url(&config.redis_url, otto::sessions::TTL_SECS, 500).unwrap(),
         )
         .unwrap(),
     );
