@@ -196,6 +196,9 @@ pub struct SpeechConfig {
     pub stt_workers: usize,
     /// Silence that ends an utterance for the local recogniser, ms. Default 500.
     pub endpointing_ms: u32,
+    /// With Deepgram configured, also load the local engines (when the Whisper model is
+    /// installed) and use them for calls when Deepgram cannot be reached. Default true.
+    pub local_fallback: bool,
 }
 
 /// Logging settings.
@@ -293,6 +296,7 @@ impl Default for SpeechConfig {
             voice: "kal".into(),
             stt_workers: 1,
             endpointing_ms: 500,
+            local_fallback: true,
         }
     }
 }

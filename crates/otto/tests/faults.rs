@@ -243,3 +243,50 @@ async fn a_session_store_that_never_answers_does_not_delay_the_greeting() {
     );
     app.server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_deepgram_listen_unreachable_the_local_recogniser_hears_the_caller() {
+    let dg = Deepgram::start().await;
+    // Deepgram's listen endpoint refuses connections; its TTS works.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = spawn_app(|c| {
+        dg.apply(c);
+        if let Some(d) = &mut c.deepgram {
+            d.listen_url = format!("ws://{closed}/v1/listen");
+        }
+    })
+    .await;
+    let voice = otto::config::Config::default()
+        .speech
+        .voice
+        .parse()
+        .unwrap();
+    let lines = ["What time do you open on Saturday?".to_string()];
+    let record = otto_twilio::sim::run_call(
+        &vendors::sim(&app),
+        otto_twilio::sim::CallerAudio::script(otto::commands::call::script(&lines, voice).unwrap()),
+    )
+    .await
+    .unwrap();
+    common::assert_no_protocol_errors(&record);
+    let log = call_log(&app, &record).await;
+    let heard: Vec<&str> = log
+        .turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Caller)
+        .map(|t| t.text.as_str())
+        .collect();
+    assert!(
+        heard.iter().any(|t| t.to_lowercase().contains("saturday")),
+        "the local recogniser heard the caller: {heard:?}"
+    );
+    assert!(
+        !dg.tts.ws_messages().is_empty(),
+        "Deepgram still speaks: only the broken half fell back"
+    );
+    assert!(replies_heard(&record) >= 2, "greeting and answer");
+    app.server.shutdown().await.unwrap();
+}

@@ -4,13 +4,15 @@
 //! with circuit breakers around vendors called mid-call ([`vendor_guard`]).
 //!
 //! Engines are chosen by configuration, never by recompiling: Deepgram STT and TTS when a
-//! `deepgram` section is set, else the local engines (whisper.cpp and flite); an OpenAI-compatible LLM when `llm` is set, else the rule-based
+//! `deepgram` section is set (with the local engines behind them, [`speech_fallback`]), else
+//! the local engines (whisper.cpp and flite); an OpenAI-compatible LLM when `llm` is set, else the rule-based
 //! dialogue; NHTSA recalls when `nhtsa.enabled`; Twilio REST when `twilio` is set.
 
 pub mod admission;
 pub mod metrics;
 pub mod recording;
 pub mod runner;
+pub mod speech_fallback;
 pub mod vendor_guard;
 pub mod writer;
 
@@ -72,13 +74,37 @@ impl CallServices {
     /// A speech model that cannot be loaded, flite failing to start, or an invalid provider
     /// configuration.
     pub fn from_config(config: &Config, shop: Shop, sessions: Sessions) -> anyhow::Result<Self> {
-        if let Some(dg) = &config.deepgram {
-            let stt: Arc<dyn SpeechToText> =
-                Arc::new(DeepgramStt::new(dg.clone()).context("deepgram speech-to-text")?);
-            let tts: Arc<dyn TextToSpeech> =
-                Arc::new(DeepgramTts::new(dg.clone()).context("deepgram text-to-speech")?);
+        let Some(dg) = &config.deepgram else {
+            let (stt, tts) = Self::local_engines(config)?;
             return Self::with_engines(config, shop, sessions, stt, tts);
+        };
+        let mut stt: Arc<dyn SpeechToText> =
+            Arc::new(DeepgramStt::new(dg.clone()).context("deepgram speech-to-text")?);
+        let mut tts: Arc<dyn TextToSpeech> =
+            Arc::new(DeepgramTts::new(dg.clone()).context("deepgram text-to-speech")?);
+        if config.speech.local_fallback {
+            if config.whisper_model().is_file() {
+                let (local_stt, local_tts) = Self::local_engines(config)?;
+                stt = Arc::new(speech_fallback::FallbackStt::new(stt, local_stt));
+                tts = Arc::new(speech_fallback::FallbackTts::new(tts, local_tts));
+            } else {
+                tracing::warn!(
+                    model = %config.whisper_model().display(),
+                    "no Whisper model: calls have no local speech to fall back on when Deepgram \
+                     cannot be reached (run `otto models fetch`)"
+                );
+            }
         }
+        Self::with_engines(config, shop, sessions, stt, tts)
+    }
+
+    /// The local engines: whisper.cpp behind the VAD, and flite.
+    ///
+    /// # Errors
+    /// The Whisper model cannot be loaded, or flite fails to start.
+    fn local_engines(
+        config: &Config,
+    ) -> anyhow::Result<(Arc<dyn SpeechToText>, Arc<dyn TextToSpeech>)> {
         let stt: Arc<dyn SpeechToText> = {
             let mut c = LocalSttConfig {
                 model_path: config.whisper_model(),
@@ -98,7 +124,7 @@ impl CallServices {
                 .context("local text-to-speech")?,
             )
         };
-        Self::with_engines(config, shop, sessions, stt, tts)
+        Ok((stt, tts))
     }
 
     /// The services with these speech engines and everything else from `config`.
