@@ -138,6 +138,11 @@ pub struct ServerConfig {
     /// (a redial loop cannot take every line). 1..=1000, default 6. Withheld numbers are not
     /// counted together.
     pub calls_per_caller_per_minute: u32,
+    /// Requests one IP address may make per minute to the routes reachable without a session
+    /// (Twilio webhooks and media upgrades, `/chat`); past it, HTTP 429. 1..=100000, default
+    /// 1200. Behind a reverse proxy every request comes from the proxy's address, so set this
+    /// for the proxy's whole traffic there.
+    pub requests_per_ip_per_minute: u32,
     /// How long a call answered with `<Connect><Stream>` holds its place for the media stream,
     /// s (1..=300); after it, the place is freed and the call log closed. Default 30.
     pub stream_wait_secs: u64,
@@ -251,6 +256,7 @@ impl Default for ServerConfig {
             max_concurrent_calls: 100,
             stream_wait_secs: 30,
             calls_per_caller_per_minute: 6,
+            requests_per_ip_per_minute: 1_200,
             shutdown_grace_secs: 30,
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| "otto".into()),
             chat: true,
@@ -369,6 +375,9 @@ impl Config {
         }
         if !(1..=1000).contains(&self.server.calls_per_caller_per_minute) {
             bail!("server.calls_per_caller_per_minute must be 1..=1000");
+        }
+        if !(1..=100_000).contains(&self.server.requests_per_ip_per_minute) {
+            bail!("server.requests_per_ip_per_minute must be 1..=100000");
         }
         if !(1..=300).contains(&self.server.stream_wait_secs) {
             bail!("server.stream_wait_secs must be 1..=300");

@@ -168,3 +168,33 @@ async fn a_caller_redialing_in_a_loop_is_asked_to_wait() {
         .count();
     assert_eq!((connected, refused), (3, 2), "{answers:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_flooding_the_open_routes_gets_429_and_the_rest_still_answers() {
+    let app = spawn_app(|c| c.server.requests_per_ip_per_minute = 4).await;
+    let http = reqwest::Client::new();
+    let base = app.url();
+    // Unsigned webhooks are refused (403) until the address is past its allowance: then 429.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = http
+            .post(format!("{base}/twilio/voice"))
+            .form(&[("CallSid", "CA0123456789abcdef0123456789abcdef")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.headers()["retry-after"], "60");
+        }
+    }
+    assert_eq!(statuses[4..], [429, 429], "{statuses:?}");
+    assert!(statuses[..4].iter().all(|s| *s != 429), "{statuses:?}");
+    // /chat is limited too; /health and the dashboard's pages are not.
+    let chat = http.get(format!("{base}/chat")).send().await.unwrap();
+    assert_eq!(chat.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    let health = http.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), reqwest::StatusCode::OK);
+    let login = http.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::OK);
+}

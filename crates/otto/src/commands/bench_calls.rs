@@ -18,7 +18,8 @@
 //! 4. While calls run, Otto's resident memory and its `otto_calls_active` gauge are sampled
 //!    every 250 ms; Otto's CPU time is read before and after.
 //! 5. With `batches` > 1 (a soak run), steps 3–4 repeat that many rounds, the same numbers
-//!    calling again (the per-caller rate limit is raised for the run), and Otto's memory is
+//!    calling again (the per-caller and per-IP rate limits are raised for the run: every
+//!    call comes from 127.0.0.1), and Otto's memory is
 //!    read after each round; latency figures come from the first round.
 //!
 //! What is reported ([`CallBenchReport`]):
@@ -450,7 +451,7 @@ fn server_config(
         "data_dir = {data}\n\
          [log]\nfilter = \"warn\"\n\
          [server]\nlisten = {listen}\npublic_url = {url}\nmax_concurrent_calls = {max}\n\
-         calls_per_caller_per_minute = 1000\n\
+         calls_per_caller_per_minute = 1000\nrequests_per_ip_per_minute = 100000\n\
          [deepgram]\napi_key = {key}\nlisten_url = {listen_url}\nspeak_ws_url = {speak_ws}\n\
          speak_rest_url = {speak_rest}\nendpointing_ms = {endpointing}\n\
          [twilio]\naccount_sid = {sid}\nauth_token = {key}\napi_base_url = {twilio}\n\

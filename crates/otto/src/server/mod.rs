@@ -58,6 +58,9 @@ pub struct AppState {
     pub login_limits: crate::dashboard::auth::LoginLimits,
     /// Calls per caller ID per minute (`server.calls_per_caller_per_minute`).
     pub caller_limits: governor::DefaultKeyedRateLimiter<String>,
+    /// Requests per IP per minute on the routes open without a session
+    /// (`server.requests_per_ip_per_minute`).
+    pub ip_limits: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 impl AppState {
@@ -92,6 +95,10 @@ impl AppState {
             std::num::NonZeroU32::new(config.server.calls_per_caller_per_minute)
                 .unwrap_or(std::num::NonZeroU32::MIN),
         ));
+        let ip_limits = governor::RateLimiter::keyed(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(config.server.requests_per_ip_per_minute)
+                .unwrap_or(std::num::NonZeroU32::MIN),
+        ));
         let admission = Arc::new(crate::call::admission::Admission::new(
             config.server.max_concurrent_calls as usize,
             Duration::from_secs(config.server.stream_wait_secs),
@@ -106,6 +113,7 @@ impl AppState {
             tasks: TaskTracker::new(),
             login_limits: crate::dashboard::auth::LoginLimits::default(),
             caller_limits,
+            ip_limits,
         })
     }
 
@@ -184,16 +192,42 @@ async fn request_id(
     }
 }
 
+/// Refuses a request with 429 (and `Retry-After: 60`) when its IP address is past
+/// `server.requests_per_ip_per_minute`; counted in `otto_rate_limited_total{limit="ip"}`.
+async fn per_ip_limit(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.ip_limits.check_key(&peer.ip()).is_err() {
+        metrics::counter!("otto_rate_limited_total", "limit" => "ip").increment(1);
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, "60")],
+            "too many requests: try again in a minute\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    let mut router = crate::dashboard::routes();
-    if state.config.server.chat {
-        router = router.route("/chat", get(chat::chat));
-    }
-    router
+    let mut open = Router::new()
         .route("/twilio/voice", post(twilio::voice))
         .route("/twilio/status", post(twilio::status))
-        .route("/twilio/media", get(twilio::media))
+        .route("/twilio/media", get(twilio::media));
+    if state.config.server.chat {
+        open = open.route("/chat", get(chat::chat));
+    }
+    let open = open.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        per_ip_limit,
+    ));
+    crate::dashboard::routes()
+        .merge(open)
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
@@ -206,7 +240,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 const EXPIRY_TICK: Duration = Duration::from_secs(1);
 
 /// Frees the places of calls answered with `<Connect><Stream>` whose media stream never
-/// started, and closes their call logs (outcome "no_stream"), until `stop`.
+/// started, and closes their call logs (outcome "no_stream"), until `stop`; also trims the
+/// rate limiters.
 async fn close_streamless_calls(state: Arc<AppState>, stop: CancellationToken) {
     let mut tick = tokio::time::interval(EXPIRY_TICK);
     loop {
@@ -214,6 +249,9 @@ async fn close_streamless_calls(state: Arc<AppState>, stop: CancellationToken) {
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        // Rate-limit keys whose allowance is whole again are forgotten (memory stays bounded).
+        state.ip_limits.retain_recent();
+        state.caller_limits.retain_recent();
         for call_sid in state.admission.expired() {
             tracing::warn!(%call_sid, "no media stream came for an answered call");
             let outcome = otto_shop::CallOutcome {

@@ -136,7 +136,6 @@ pub async fn voice(
         && state.caller_limits.check_key(number).is_err()
     {
         info!(call_sid, "refused: too many calls from this number");
-        state.caller_limits.retain_recent();
         return xml(&too_many_twiml(shop));
     }
     let started = tokio::time::timeout(
