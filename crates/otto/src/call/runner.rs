@@ -187,12 +187,12 @@ struct Call {
     /// False after the TTS session died and could not be reopened; the next sentence retries.
     tts_alive: bool,
     outbound: Outbound,
-    dialogue: mpsc::UnboundedSender<DialogueCmd>,
+    dialogue: mpsc::Sender<DialogueCmd>,
     dialogue_task: tokio::task::JoinHandle<()>,
     replies: mpsc::Receiver<(GenerationId, ReplyMsg)>,
     /// The call being recorded: stamps finished turns for the turn writer.
     call_log: CallLog,
-    turns: mpsc::UnboundedSender<NewTurn>,
+    turns: mpsc::Sender<NewTurn>,
     turn_task: tokio::task::JoinHandle<()>,
     current: Option<(GenerationId, CancellationToken)>,
     /// Stage latencies of the reply being played, stored with its agent turn when it commits.
@@ -254,7 +254,7 @@ impl Call {
         let stt = services.stt.open().await?;
         let tts = services.tts.open().await?;
 
-        let (dialogue_tx, dialogue_rx) = mpsc::unbounded_channel();
+        let (dialogue_tx, dialogue_rx) = mpsc::channel(DIALOGUE_QUEUE);
         let (reply_tx, reply_rx) = mpsc::channel(64);
         let notice = services
             .recording_dir
@@ -267,7 +267,7 @@ impl Call {
             .recording_dir
             .is_some()
             .then(|| Recorder::new(services.engine.max_call_ms.div_ceil(1000)));
-        let (turn_tx, turn_rx) = mpsc::unbounded_channel();
+        let (turn_tx, turn_rx) = mpsc::channel(TURN_QUEUE);
         let turn_task = tokio::spawn(turn_writer(call_log.clone(), turn_rx).in_current_span());
 
         let now = Utc::now();
@@ -460,16 +460,15 @@ impl Call {
             Output::StartReply { generation, input } => {
                 let cancel = CancellationToken::new();
                 self.current = Some((generation, cancel.clone()));
-                if self
-                    .dialogue
-                    .send(DialogueCmd::Reply {
-                        generation,
-                        input,
-                        cancel,
-                    })
-                    .is_err()
-                {
-                    warn!("the dialogue task has ended: no reply");
+                // The engine asks for one reply at a time, so the queue never fills unless
+                // the dialogue task is stuck: then the reply fails (the engine falls back)
+                // rather than the call loop waiting.
+                if let Err(e) = self.dialogue.try_send(DialogueCmd::Reply {
+                    generation,
+                    input,
+                    cancel,
+                }) {
+                    warn!(error = %e, "the dialogue task is not taking replies");
                     self.follow_ups.push(Input::ReplyFailed { generation });
                 }
                 self.session.update(SessionUpdate {
@@ -485,8 +484,8 @@ impl Call {
                 }
             }
             Output::ReplyTruncated { heard, .. } => {
-                if self.dialogue.send(DialogueCmd::Truncated(heard)).is_err() {
-                    debug!("the dialogue task has ended: truncation not delivered");
+                if let Err(e) = self.dialogue.try_send(DialogueCmd::Truncated(heard)) {
+                    debug!(error = %e, "truncation not delivered to the dialogue task");
                 }
             }
             Output::Synthesize { generation, text } => {
@@ -549,8 +548,17 @@ impl Call {
                 if speaker == Speaker::Agent {
                     turn.timings = self.reply_timings.take();
                 }
-                if self.turns.send(turn).is_err() {
-                    warn!("the turn writer has ended: a turn was not logged");
+                // Never dropped, never waited for: a full queue (the store has been down for
+                // a long time) hands the turn to a task that waits for room.
+                match self.turns.try_send(turn) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(turn)) => {
+                        let turns = self.turns.clone();
+                        tokio::spawn(async move { turns.send(turn).await });
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        warn!("the turn writer has ended: a turn was not logged");
+                    }
                 }
                 self.session.update(SessionUpdate {
                     phase: (speaker == Speaker::Agent).then_some(CallPhase::Listening),
@@ -689,7 +697,7 @@ async fn synthesize(
 /// the runner drops its sender.
 async fn dialogue_loop(
     mut conversation: Conversation,
-    mut commands: mpsc::UnboundedReceiver<DialogueCmd>,
+    mut commands: mpsc::Receiver<DialogueCmd>,
     replies: mpsc::Sender<(GenerationId, ReplyMsg)>,
     notice: Option<&'static str>,
 ) {
@@ -743,6 +751,13 @@ fn timings(l: &TurnLatency) -> TurnTimings {
     }
 }
 
+/// Reply requests and truncations waiting for the dialogue task (it takes one reply at a
+/// time; the engine never asks for a second before the first is done or cancelled).
+const DIALOGUE_QUEUE: usize = 8;
+/// Finished turns waiting for the turn writer: far more than a call makes while the store is
+/// briefly away.
+const TURN_QUEUE: usize = 256;
+
 /// How long one turn's write is retried before it is given up as lost: long enough to ride
 /// out a database restart. After a turn is lost, later turns get one attempt each until a
 /// write succeeds again, so a long outage cannot hold the call's end for minutes per turn.
@@ -750,7 +765,7 @@ const TURN_RETRY_FOR: Duration = Duration::from_secs(120);
 
 /// Writes finished turns to the call log in order, each attempt under a deadline, retrying
 /// with backoff (see [`write_turns`]).
-async fn turn_writer(call_log: CallLog, turns: mpsc::UnboundedReceiver<NewTurn>) {
+async fn turn_writer(call_log: CallLog, turns: mpsc::Receiver<NewTurn>) {
     let write = |turn: NewTurn| {
         let log = call_log.clone();
         async move {
@@ -774,7 +789,7 @@ async fn turn_writer(call_log: CallLog, turns: mpsc::UnboundedReceiver<NewTurn>)
 /// doubling to 5 s) for up to `retry_for`; returns how many turns were given up. Turns carry
 /// their own `seq`, so a retry never duplicates a turn and a lost one never renumbers the rest.
 async fn write_turns<F, Fut>(
-    mut turns: mpsc::UnboundedReceiver<NewTurn>,
+    mut turns: mpsc::Receiver<NewTurn>,
     write: F,
     retry_for: Duration,
 ) -> u32
@@ -860,10 +875,10 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn numbered(n: u32) -> mpsc::UnboundedReceiver<NewTurn> {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn numbered(n: u32) -> mpsc::Receiver<NewTurn> {
+        let (tx, rx) = mpsc::channel(n.max(1) as usize);
         for seq in 0..n {
-            tx.send(NewTurn {
+            tx.try_send(NewTurn {
                 speaker: Speaker::Caller,
                 text: format!("turn {seq}"),
                 at: Utc::now(),
