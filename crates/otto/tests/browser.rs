@@ -14,7 +14,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -24,6 +24,7 @@ use otto_core::records::StaffRole;
 use otto_store::{NewMessage, NewStaff};
 use serde_json::json;
 
+use common::KillOnDrop;
 use common::staff::PASSWORD;
 use common::{JORDAN, spawn_app};
 
@@ -32,23 +33,12 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// ChromeDriver on a free loopback port, killed on drop.
 struct Driver {
-    child: Child,
+    _process: KillOnDrop,
     port: u16,
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_driver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
@@ -56,7 +46,10 @@ fn start_driver() -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromedriver");
-    Driver { child, port }
+    Driver {
+        _process: KillOnDrop(child),
+        port,
+    }
 }
 
 async fn connect(driver: &Driver, profile: &Path) -> Client {

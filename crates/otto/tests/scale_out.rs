@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -32,32 +32,18 @@ use secrecy::SecretString;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use common::KillOnDrop;
 use common::staff::{PASSWORD, Session};
 
 /// One `otto serve` process, killed on drop.
 struct Instance {
-    child: Child,
+    process: KillOnDrop,
     url: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts `otto serve` as `name` and waits until `/ready` answers 200.
 async fn start(name: &str, database: &str, redis: &str, data: &std::path::Path) -> Instance {
-    let port = free_port();
+    let port = common::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_otto"))
         .arg("serve")
         .env("OTTO_DATABASE_URL", database)
@@ -65,13 +51,15 @@ async fn start(name: &str, database: &str, redis: &str, data: &std::path::Path) 
         .env("OTTO_DATA_DIR", data.join(name))
         .env("OTTO_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("OTTO_SERVER__INSTANCE", name)
+        // The callers wait silently while the test looks around; no "are you still there?".
+        .env("OTTO_CALL__SILENCE_REPROMPT_MS", "120000")
         .env("OTTO_SPEECH__WHISPER_MODEL", common::whisper_model())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start otto serve");
     let instance = Instance {
-        child,
+        process: KillOnDrop(child),
         url: format!("http://127.0.0.1:{port}"),
     };
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -247,19 +235,17 @@ async fn two_instances_share_calls_bookings_and_survive_a_kill() {
         .first()
         .map(|(t, _)| *t)
         .expect("a free slot");
-    let free = shop
-        .free_slots(
-            "oil change",
-            slot.with_timezone(&tz).date_naive(),
-            slot.with_timezone(&tz).date_naive(),
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.start == slot)
-        .unwrap()
-        .free_bays as usize;
+    let day_of_slot = slot.with_timezone(&tz).date_naive();
+    let free_bays = || async {
+        shop.free_slots("oil change", day_of_slot, day_of_slot, Utc::now())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.start == slot)
+            .map_or(0, |s| s.free_bays as usize)
+    };
+    let free = free_bays().await;
+    assert!(free > 0, "the slot has a free bay");
     let day = slot.with_timezone(&tz).format("%Y-%m-%d").to_string();
     let time = slot.with_timezone(&tz).format("%H:%M").to_string();
     let racers = (0..2 * free + 2).map(|i| {
@@ -286,18 +272,7 @@ async fn two_instances_share_calls_bookings_and_survive_a_kill() {
         .filter(|(status, to)| *status == StatusCode::SEE_OTHER && !to.contains("error="))
         .count();
     assert_eq!(booked, free, "answers: {answers:?}");
-    let at_slot = shop
-        .free_slots(
-            "oil change",
-            slot.with_timezone(&tz).date_naive(),
-            slot.with_timezone(&tz).date_naive(),
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .any(|s| s.start == slot);
-    assert!(!at_slot, "the slot is full in the database");
+    assert_eq!(free_bays().await, 0, "the slot is full in the database");
 
     // Jordan speaks on alpha; once Otto's reply is committed, alpha dies without warning.
     let voice: Voice = config.speech.voice.parse().unwrap();
@@ -309,8 +284,8 @@ async fn two_instances_share_calls_bookings_and_survive_a_kill() {
     caller_a.send(wait_for_reply()).await.unwrap();
     let committed = call_with(&shop, common::JORDAN, since, heard_before + 2).await;
     let mut alpha = alpha;
-    alpha.child.kill().unwrap();
-    alpha.child.wait().unwrap();
+    alpha.process.0.kill().unwrap();
+    alpha.process.0.wait().unwrap();
     let record_a = call_a.await.unwrap();
     assert!(
         record_a
