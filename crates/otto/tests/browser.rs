@@ -19,13 +19,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
-use otto::dashboard::auth::hash_password;
 use otto_core::records::StaffRole;
-use otto_store::{NewMessage, NewStaff};
+use otto_store::NewMessage;
 use serde_json::json;
 
 use common::KillOnDrop;
-use common::staff::PASSWORD;
+use common::staff::{PASSWORD, add_staff};
 use common::{JORDAN, spawn_app};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -147,14 +146,7 @@ async fn staff_see_a_booked_call_move_it_and_handle_a_message_in_a_browser() {
     }
     let app = spawn_app(|c| c.server.validate_signatures = false).await;
     let store = app.shop.store().clone();
-    store
-        .create_staff(&NewStaff {
-            name: "owner".into(),
-            role: StaffRole::Owner,
-            password_hash: hash_password(PASSWORD).unwrap(),
-        })
-        .await
-        .unwrap();
+    add_staff(store.as_ref(), "owner", StaffRole::Owner).await;
     let base = app.url();
 
     // A simulated call, placed with `otto call`, books an oil change.

@@ -10,13 +10,12 @@
 mod common;
 
 use chrono::Utc;
-use otto::dashboard::auth::hash_password;
 use otto_core::records::{AppointmentStatus, StaffRole};
-use otto_store::{NewMessage, NewStaff};
+use otto_store::NewMessage;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
-use common::staff::{PASSWORD, Session, client, csrf_of};
+use common::staff::{PASSWORD, Session, add_staff, client, csrf_of};
 use common::{TestApp, book_for_jordan, spawn_app};
 
 /// Every dashboard route: (method, path).
@@ -44,23 +43,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/logout"),
 ];
 
-async fn add_staff(app: &TestApp, name: &str, role: StaffRole) {
-    app.shop
-        .store()
-        .create_staff(&NewStaff {
-            name: name.into(),
-            role,
-            password_hash: hash_password(PASSWORD).unwrap(),
-        })
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strangers_are_sent_to_sign_in_and_forms_need_csrf_and_roles() {
     let app = spawn_app(|_| {}).await;
-    add_staff(&app, "owner", StaffRole::Owner).await;
-    add_staff(&app, "desk", StaffRole::Staff).await;
+    add_staff(app.shop.store().as_ref(), "owner", StaffRole::Owner).await;
+    add_staff(app.shop.store().as_ref(), "desk", StaffRole::Staff).await;
     let base = app.url();
     let http = client();
 
@@ -206,7 +193,7 @@ async fn strangers_are_sent_to_sign_in_and_forms_need_csrf_and_roles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_attempts_are_rate_limited_per_account() {
     let app = spawn_app(|_| {}).await;
-    add_staff(&app, "owner", StaffRole::Owner).await;
+    add_staff(app.shop.store().as_ref(), "owner", StaffRole::Owner).await;
     let base = app.url();
     let http = client();
     let login = http.get(format!("{base}/login")).send().await.unwrap();
@@ -243,7 +230,7 @@ async fn sign_in_attempts_are_rate_limited_per_account() {
 
 /// Staff see and change the shop's records through the booking rules, audited.
 async fn staff_work_the_records(app: &TestApp) {
-    add_staff(app, "owner", StaffRole::Owner).await;
+    add_staff(app.shop.store().as_ref(), "owner", StaffRole::Owner).await;
     let owner = Session::sign_in(&app.url(), "owner").await;
     let store = app.shop.store().clone();
     let tz = app.shop.config().time_zone;

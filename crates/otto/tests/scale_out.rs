@@ -19,12 +19,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use otto::commands::call::speak;
 use otto::config::Config;
-use otto::dashboard::auth::hash_password;
 use otto_core::records::StaffRole;
 use otto_shop::Shop;
 use otto_shop::seed::{SeedSize, seed_demo};
 use otto_speech::tts::flite::Voice;
-use otto_store::{CallQuery, CallRecord, NewStaff};
+use otto_store::{CallQuery, CallRecord};
 use otto_twilio::AccountSid;
 use otto_twilio::sim::{CallerAudio, CallerStep, SimConfig, SimEvent, SimRecord, run_call};
 use reqwest::StatusCode;
@@ -33,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use common::KillOnDrop;
-use common::staff::{PASSWORD, Session};
+use common::staff::{Session, add_staff};
 
 /// One `otto serve` process, killed on drop.
 struct Instance {
@@ -173,14 +172,7 @@ async fn two_instances_share_calls_bookings_and_survive_a_kill() {
     )
     .await
     .unwrap();
-    shop.store()
-        .create_staff(&NewStaff {
-            name: "owner".into(),
-            role: StaffRole::Owner,
-            password_hash: hash_password(PASSWORD).unwrap(),
-        })
-        .await
-        .unwrap();
+    add_staff(shop.store().as_ref(), "owner", StaffRole::Owner).await;
     let jordan = shop
         .store()
         .customer_by_phone(&common::jordan())

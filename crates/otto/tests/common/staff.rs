@@ -7,6 +7,22 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 /// The password the tests give every staff account.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// Adds a staff account `name` with [`PASSWORD`] to `store`.
+pub async fn add_staff(
+    store: &dyn otto_store::Store,
+    name: &str,
+    role: otto_core::records::StaffRole,
+) {
+    store
+        .create_staff(&otto_store::NewStaff {
+            name: name.into(),
+            role,
+            password_hash: otto::dashboard::auth::hash_password(PASSWORD).unwrap(),
+        })
+        .await
+        .unwrap();
+}
+
 /// An HTTP client that does not follow redirects (the tests check them).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
