@@ -114,7 +114,7 @@ const FRAME_BYTES: usize = 160;
 /// A pause at least this long (in 20 ms frames: 700 ms) ends one of Otto's replies.
 const REPLY_GAP_FRAMES: usize = 35;
 /// A frame whose loudest sample is below this (16-bit PCM) is silence.
-const QUIET_PEAK: i16 = 200;
+const QUIET_PEAK: u16 = 200;
 
 /// Otto's replies in the audio the caller heard: `(offset from the stream's first frame,
 /// μ-law 8 kHz audio)`, split at pauses of 700 ms or more. Sentence pauses inside a reply are
@@ -123,7 +123,7 @@ pub fn replies(played: &[u8]) -> Vec<(Duration, &[u8])> {
     let loud = |frame: &[u8]| {
         frame
             .iter()
-            .any(|&b| mulaw::decode(b).unsigned_abs() >= QUIET_PEAK.unsigned_abs())
+            .any(|&b| mulaw::decode(b).unsigned_abs() >= QUIET_PEAK)
     };
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
