@@ -28,6 +28,8 @@ pub enum Outcome {
     Booked,
     Rescheduled,
     Cancelled,
+    /// The caller confirmed an appointment (a reminder call).
+    Confirmed,
     Transferred,
     /// A message for the shop was taken (the call log summary holds it).
     Message,
@@ -36,13 +38,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The call log's outcome string: "booked", "rescheduled", "cancelled", "transferred",
-    /// "message", "informed".
+    /// The call log's outcome string: "booked", "rescheduled", "cancelled", "confirmed",
+    /// "transferred", "message", "informed".
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Booked => "booked",
             Self::Rescheduled => "rescheduled",
             Self::Cancelled => "cancelled",
+            Self::Confirmed => "confirmed",
             Self::Transferred => "transferred",
             Self::Message => "message",
             Self::Informed => "informed",

@@ -75,6 +75,14 @@ impl Conversation {
         })
     }
 
+    /// The same conversation led by `rules` alone (a reminder call opens with
+    /// [`RuleDialogue::reminding`]); the LLM, if any, is dropped.
+    pub fn with_rules(mut self, rules: RuleDialogue) -> Self {
+        self.dialogue = Box::new(rules);
+        self.on_rules = true;
+        self
+    }
+
     /// A generated conversation id for chats: "chat-" and 16 hex digits from a per-process
     /// random seed and a process-wide counter (unique per process, unlikely to repeat across
     /// processes; the store's unique index guards the rest). Reads no clock.

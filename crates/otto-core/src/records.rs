@@ -252,26 +252,61 @@ pub enum ReminderChannel {
     Call,
 }
 
-/// Delivery state of a reminder.
+/// What a reminder says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderKind {
+    /// Sent right after a booking or a move: "you're booked for …".
+    Confirmation,
+    /// Sent a set time before the appointment (default 24 h): "see you tomorrow at …".
+    Reminder,
+}
+
+/// Where a reminder is in its life: `pending` → `claimed` (a worker is sending it) → `sent`
+/// (Twilio accepted it; its SID is stored) → `delivered` or `failed` (Twilio's status
+/// callback, or a refusal), or `cancelled` (its appointment was cancelled or moved, the
+/// number opted out, or the channel is off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReminderStatus {
     Pending,
+    Claimed,
     Sent,
+    Delivered,
     Failed,
     Cancelled,
 }
 
-/// A reminder due before an appointment.
+/// The job kind that sends a reminder (`otto-jobs`); its payload is the reminder id.
+pub const REMINDER_JOB: &str = "reminder.send";
+
+/// A confirmation or reminder for one appointment at one start time. A moved appointment gets
+/// new rows for its new start; each row is sent at most once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reminder {
     pub id: Id,
     pub appointment_id: Id,
+    pub kind: ReminderKind,
     pub channel: ReminderChannel,
+    /// The appointment's start this reminder is about.
+    pub appointment_start: DateTime<Utc>,
+    /// Not sent before this instant (quiet hours already applied).
     pub due_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
     pub status: ReminderStatus,
+    /// Sends tried (a call retried after no answer counts again).
     pub attempts: u32,
+    /// Twilio's message SID (`SM…`) or call SID (`CA…`) once Twilio accepted it.
+    pub provider_sid: Option<String>,
+    /// Twilio's last reported status (`delivered`, `undelivered`, `no-answer`, …).
+    pub provider_status: Option<String>,
+    /// Why the last attempt failed (never a secret or a full number).
+    pub last_error: Option<String>,
+    /// When a worker last started sending it.
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// When Twilio accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A message a caller left for the staff.
@@ -390,9 +425,15 @@ str_enum!(ReminderChannel {
     Sms = "sms",
     Call = "call",
 });
+str_enum!(ReminderKind {
+    Confirmation = "confirmation",
+    Reminder = "reminder",
+});
 str_enum!(ReminderStatus {
     Pending = "pending",
+    Claimed = "claimed",
     Sent = "sent",
+    Delivered = "delivered",
     Failed = "failed",
     Cancelled = "cancelled",
 });

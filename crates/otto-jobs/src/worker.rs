@@ -66,6 +66,9 @@ pub struct JobError {
     pub message: String,
     /// Whether a later attempt may succeed (timeouts, 429, 5xx); `false` buries the job.
     pub retryable: bool,
+    /// When set, a retry runs at this instant instead of after the backoff delay (a send
+    /// waiting for the end of quiet hours, or for a callback).
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl JobError {
@@ -74,6 +77,16 @@ impl JobError {
         Self {
             message: message.into(),
             retryable: true,
+            retry_at: None,
+        }
+    }
+
+    /// A job that should run again at `at` (it still counts as an attempt).
+    pub fn retry_at(at: DateTime<Utc>, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+            retry_at: Some(at),
         }
     }
 
@@ -82,6 +95,7 @@ impl JobError {
         Self {
             message: message.into(),
             retryable: false,
+            retry_at: None,
         }
     }
 }
@@ -229,7 +243,9 @@ impl Worker {
         let (label, recorded) = match outcome {
             Ok(()) => ("done", self.store.complete_job(job.id, owner).await),
             Err(e) if e.retryable && job.attempts < job.max_attempts => {
-                let at = self.clock.now() + backoff(&self.config, job.attempts);
+                let at = e
+                    .retry_at
+                    .unwrap_or_else(|| self.clock.now() + backoff(&self.config, job.attempts));
                 debug!(error = %e, retry_at = %at, "job failed; retrying");
                 (
                     "retried",

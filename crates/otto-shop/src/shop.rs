@@ -250,6 +250,30 @@ impl Shop {
             .await?)
     }
 
+    /// Confirms `acting_customer`'s active, not yet started appointment (the customer said
+    /// they will come: a reply C to a text, a yes to a reminder call). Confirming twice is
+    /// no error: a confirmed appointment is returned as it is.
+    ///
+    /// # Errors
+    /// As [`Shop::cancel`].
+    pub async fn confirm(
+        &self,
+        acting_customer: Id,
+        appointment_id: Id,
+        now: DateTime<Utc>,
+    ) -> Result<Appointment, BookingError> {
+        let a = self
+            .own_changeable(acting_customer, appointment_id, now)
+            .await?;
+        if a.status == AppointmentStatus::Confirmed {
+            return Ok(a);
+        }
+        Ok(self
+            .store
+            .set_appointment_status(appointment_id, AppointmentStatus::Confirmed)
+            .await?)
+    }
+
     /// The customer's active appointments that have not ended by `now`, by start.
     ///
     /// # Errors

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use otto_core::records::{
-    AppointmentStatus, BookingSource, CallDirection, CallLog, CallTurn, Id, ReminderChannel,
-    Speaker, ToolAction, TurnTimings,
+    AppointmentStatus, BookingSource, CallDirection, CallLog, CallTurn, Id, Speaker, ToolAction,
+    TurnTimings,
 };
 
 /// An appointment to book over `[start, end)`. The store picks the bay.
@@ -116,14 +116,6 @@ pub struct CallQuery {
     pub customer_id: Option<Id>,
     /// At most this many (capped at 10,000; 0 means none).
     pub limit: u32,
-}
-
-/// A reminder to send before an appointment; it starts `pending` with 0 attempts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewReminder {
-    pub appointment_id: Id,
-    pub channel: ReminderChannel,
-    pub due_at: DateTime<Utc>,
 }
 
 /// A background job to enqueue; it starts `pending` with 0 attempts.

@@ -6,6 +6,8 @@
 //! - [`inputs`]: what callers supply to create records beyond `otto_core::records`.
 //! - [`staff`]: the [`StaffStore`] trait (staff accounts, sessions, audit log), which every
 //!   store also implements.
+//! - [`reminders`]: the [`ReminderStore`] trait (confirmations and reminders with their send
+//!   state, SMS opt-outs, SMS conversation state), which every store also implements.
 //! - [`error`]: the store's error type, [`StoreError`].
 //! - [`sqlite`], [`postgres`]: the two backends; `sql_store` holds the SQL they share and
 //!   `db_time` how instants are stored.
@@ -20,6 +22,8 @@ mod db_time;
 pub mod error;
 pub mod inputs;
 pub mod postgres;
+pub mod reminders;
+mod sql_reminders;
 mod sql_staff;
 mod sql_store;
 pub mod sqlite;
@@ -31,7 +35,11 @@ pub mod testing;
 pub use error::StoreError;
 pub use inputs::{
     CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
-    NewMessage, NewReminder, NewServiceRecord, NewToolAction, NewTurn,
+    NewMessage, NewServiceRecord, NewToolAction, NewTurn,
+};
+pub use reminders::{
+    NewReminder, REMINDER_JOB_ATTEMPTS, ReminderChange, ReminderQuery, ReminderStore,
+    reminder_job_key,
 };
 pub use staff::{NewAudit, NewStaff, StaffAccount, StaffSession, StaffStore};
 pub use store::{Store, StoreResult, connect};

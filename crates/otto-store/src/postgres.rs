@@ -78,3 +78,4 @@ impl PgStore {
 
 crate::sql_store::impl_sql_store!(PgStore, sqlx::Postgres);
 crate::sql_staff::impl_staff_store!(PgStore, sqlx::Postgres);
+crate::sql_reminders::impl_reminder_store!(PgStore, sqlx::Postgres);

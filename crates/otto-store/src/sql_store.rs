@@ -48,11 +48,6 @@ macro_rules! turn_cols {
          first_audio_ms, first_frame_ms"
     };
 }
-macro_rules! reminder_cols {
-    () => {
-        "id, appointment_id, channel, due_at, sent_at, status, attempts"
-    };
-}
 macro_rules! message_cols {
     () => {
         "id, call_id, customer_id, from_phone, caller_name, body, created_at, handled_at, \
@@ -113,7 +108,7 @@ macro_rules! impl_sql_store {
         use otto_core::domain::{Email, PhoneNumber, UsState, Vin};
         use otto_core::records::{
             Address, Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job,
-            JobStatus, Message, NewCustomer, NewVehicle, Reminder, ServiceRecord, ToolAction,
+            JobStatus, Message, NewCustomer, NewVehicle, ServiceRecord, ToolAction,
             TurnTimings, Vehicle,
         };
         use sqlx::{QueryBuilder, Row};
@@ -122,7 +117,7 @@ macro_rules! impl_sql_store {
         use $crate::error::StoreError;
         use $crate::inputs::{
             CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall,
-            NewJob, NewMessage, NewReminder, NewServiceRecord, NewToolAction, NewTurn,
+            NewJob, NewMessage, NewServiceRecord, NewToolAction, NewTurn,
         };
         use $crate::sql_store::{
             IMPORT_CHUNK, corrupt, like_escape, limit, parse_col, uint_col,
@@ -274,18 +269,6 @@ macro_rules! impl_sql_store {
         /// A latency in ms as stored (INTEGER); saturates at `i32::MAX`.
         fn ms_col(ms: u32) -> i32 {
             i32::try_from(ms).unwrap_or(i32::MAX)
-        }
-
-        fn reminder_row(r: &DbRow) -> StoreResult<Reminder> {
-            Ok(Reminder {
-                id: r.try_get("id")?,
-                appointment_id: r.try_get("appointment_id")?,
-                channel: parse_col(r.try_get::<&str, _>("channel")?, "reminders.channel")?,
-                due_at: r.try_get::<DbTime, _>("due_at")?.0,
-                sent_at: r.try_get::<Option<DbTime>, _>("sent_at")?.map(|t| t.0),
-                status: parse_col(r.try_get::<&str, _>("status")?, "reminders.status")?,
-                attempts: uint_col(r.try_get::<i32, _>("attempts")?, "reminders.attempts")?,
-            })
         }
 
         fn message_row(r: &DbRow) -> StoreResult<Message> {
@@ -631,6 +614,8 @@ macro_rules! impl_sql_store {
                 .fetch_one(&mut *tx)
                 .await?;
                 let appointment = appointment_row(&row)?;
+                let confirm = reminders_sql::confirmation(appointment.id, appointment.start);
+                reminders_sql::add_reminder(&mut tx, &confirm, now).await?;
                 tx.commit().await?;
                 Ok(appointment)
             }
@@ -673,6 +658,10 @@ macro_rules! impl_sql_store {
                 .await?
                 .ok_or(StoreError::NotActive(id))?;
                 let appointment = appointment_row(&row)?;
+                let now = now_ms();
+                reminders_sql::cancel_pending(&mut tx, id, Some(appointment.start), now).await?;
+                let confirm = reminders_sql::confirmation(id, appointment.start);
+                reminders_sql::add_reminder(&mut tx, &confirm, now).await?;
                 tx.commit().await?;
                 Ok(appointment)
             }
@@ -682,6 +671,7 @@ macro_rules! impl_sql_store {
                 id: Id,
                 status: AppointmentStatus,
             ) -> StoreResult<Appointment> {
+                let mut tx = self.pool.begin().await?;
                 let row = sqlx::query(concat!(
                     "UPDATE appointments SET status = $2, updated_at = $3 WHERE id = $1 \
                      AND status IN ",
@@ -692,8 +682,12 @@ macro_rules! impl_sql_store {
                 .bind(id)
                 .bind(status.as_str())
                 .bind(DbTime(now_ms()))
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
+                if row.is_some() && !status.is_active() {
+                    reminders_sql::cancel_pending(&mut tx, id, None, now_ms()).await?;
+                }
+                tx.commit().await?;
                 match row {
                     Some(r) => appointment_row(&r),
                     None if self.appointment(id).await?.is_some() => {
@@ -1016,70 +1010,6 @@ macro_rules! impl_sql_store {
                 }))
             }
 
-            async fn create_reminder(&self, new: &NewReminder) -> StoreResult<Reminder> {
-                let row = sqlx::query(concat!(
-                    "INSERT INTO reminders (appointment_id, channel, due_at, status, attempts) \
-                     VALUES ($1, $2, $3, 'pending', 0) RETURNING ",
-                    $crate::sql_store::reminder_cols!()
-                ))
-                .bind(new.appointment_id)
-                .bind(new.channel.as_str())
-                .bind(DbTime(new.due_at))
-                .fetch_one(&self.pool)
-                .await?;
-                reminder_row(&row)
-            }
-
-            async fn due_reminders(
-                &self,
-                now: DateTime<Utc>,
-                lim: u32,
-            ) -> StoreResult<Vec<Reminder>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT ",
-                    $crate::sql_store::reminder_cols!(),
-                    " FROM reminders WHERE status = 'pending' AND due_at <= $1 AND EXISTS \
-                     (SELECT 1 FROM appointments a WHERE a.id = reminders.appointment_id \
-                     AND a.status IN ",
-                    $crate::sql_store::active!(),
-                    ") ORDER BY due_at, id LIMIT $2"
-                ))
-                .bind(DbTime(now))
-                .bind(limit(lim))
-                .fetch_all(&self.pool)
-                .await?;
-                all(rows, reminder_row)
-            }
-
-            async fn mark_reminder_sent(&self, id: Id, at: DateTime<Utc>) -> StoreResult<Reminder> {
-                sqlx::query(concat!(
-                    "UPDATE reminders SET status = 'sent', sent_at = $2, attempts = attempts + 1 \
-                     WHERE id = $1 RETURNING ",
-                    $crate::sql_store::reminder_cols!()
-                ))
-                .bind(id)
-                .bind(DbTime(at))
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| reminder_row(&r))
-                .transpose()?
-                .ok_or_else(|| StoreError::not_found("reminder", id))
-            }
-
-            async fn mark_reminder_failed(&self, id: Id) -> StoreResult<Reminder> {
-                sqlx::query(concat!(
-                    "UPDATE reminders SET status = 'failed', attempts = attempts + 1 \
-                     WHERE id = $1 RETURNING ",
-                    $crate::sql_store::reminder_cols!()
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| reminder_row(&r))
-                .transpose()?
-                .ok_or_else(|| StoreError::not_found("reminder", id))
-            }
-
             async fn create_message(&self, new: &NewMessage) -> StoreResult<Message> {
                 let row = sqlx::query(concat!(
                     "INSERT INTO messages (call_id, customer_id, from_phone, caller_name, body, \
@@ -1271,7 +1201,7 @@ macro_rules! impl_sql_store {
                 let mut tx = self.pool.begin().await?;
                 // Foreign keys cascade: calls take their turns and actions, customers their
                 // vehicles, appointments, service history and reminders.
-                for table in ["messages", "jobs", "call_logs"] {
+                for table in ["messages", "jobs", "call_logs", "sms_opt_outs", "sms_threads"] {
                     sqlx::query(&format!("DELETE FROM {table}"))
                         .execute(&mut *tx)
                         .await?;
@@ -1369,5 +1299,5 @@ macro_rules! impl_sql_store {
 
 pub(crate) use {
     active, appointment_cols, call_cols, customer_cols, history_cols, impl_sql_store, job_cols,
-    message_cols, reminder_cols, turn_cols, vehicle_cols,
+    message_cols, turn_cols, vehicle_cols,
 };

@@ -93,3 +93,4 @@ impl SqliteStore {
 
 crate::sql_store::impl_sql_store!(SqliteStore, sqlx::Sqlite);
 crate::sql_staff::impl_staff_store!(SqliteStore, sqlx::Sqlite);
+crate::sql_reminders::impl_reminder_store!(SqliteStore, sqlx::Sqlite);

@@ -12,14 +12,15 @@ use chrono::{DateTime, Utc};
 use otto_core::domain::{PhoneNumber, Vin};
 use otto_core::records::{
     Appointment, AppointmentStatus, CallLog, CallTurn, Customer, Id, Job, JobStatus, Message,
-    NewCustomer, NewVehicle, Reminder, ServiceRecord, Vehicle,
+    NewCustomer, NewVehicle, ServiceRecord, Vehicle,
 };
 
 use crate::error::StoreError;
 use crate::inputs::{
     CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
-    NewMessage, NewReminder, NewServiceRecord, NewToolAction, NewTurn,
+    NewMessage, NewServiceRecord, NewToolAction, NewTurn,
 };
+use crate::reminders::ReminderStore;
 use crate::staff::StaffStore;
 
 /// Shorthand for store results.
@@ -32,7 +33,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// (connection lost, pool timeout after 5 s) or [`StoreError::Corrupt`] (a stored value no
 /// longer parses).
 #[async_trait]
-pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
+pub trait Store: StaffStore + ReminderStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is: "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 
@@ -180,18 +181,6 @@ pub trait Store: StaffStore + Send + Sync + std::fmt::Debug {
         until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<CallTurn>>;
-
-    // ----- reminders -----
-
-    /// Creates a pending reminder. [`StoreError::Rejected`] for an unknown appointment.
-    async fn create_reminder(&self, new: &NewReminder) -> StoreResult<Reminder>;
-    /// Pending reminders due at or before `now` whose appointment is still active, oldest due
-    /// first, at most `limit`.
-    async fn due_reminders(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Reminder>>;
-    /// Marks a reminder sent at `at` and counts the attempt. [`StoreError::NotFound`].
-    async fn mark_reminder_sent(&self, id: Id, at: DateTime<Utc>) -> StoreResult<Reminder>;
-    /// Marks a reminder failed and counts the attempt. [`StoreError::NotFound`].
-    async fn mark_reminder_failed(&self, id: Id) -> StoreResult<Reminder>;
 
     // ----- messages for the staff -----
 

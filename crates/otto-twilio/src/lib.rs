@@ -3,6 +3,7 @@
 //!
 //! - [`sid`]: validated Twilio SIDs ([`CallSid`], [`AccountSid`], [`StreamSid`], [`MessageSid`]).
 //! - [`webhook`]: typed incoming-call webhooks and call status callbacks (§a).
+//! - [`messaging`]: incoming SMS and message status callbacks, and playing an incoming SMS.
 //! - [`signature`]: `X-Twilio-Signature` validation and signing (§b).
 //! - [`twiml`]: writing and reading the TwiML verbs Otto uses (§c).
 //! - [`media`]: Media Streams WebSocket messages in both directions (§d).
@@ -15,6 +16,7 @@
 
 pub mod error;
 pub mod media;
+pub mod messaging;
 pub mod rest;
 pub mod sid;
 pub mod signature;

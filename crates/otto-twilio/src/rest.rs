@@ -117,6 +117,10 @@ pub struct CreateCall {
     /// `AsyncAmdStatusCallback`: when set, answering-machine detection runs in the background
     /// (`MachineDetection=Enable&AsyncAmd=true`) and posts its result here.
     pub async_amd_callback: Option<String>,
+    /// With `async_amd_callback`: `MachineDetection=DetectMessageEnd` (the result waits for
+    /// a voicemail greeting's beep, so a message left then is recorded whole) instead of
+    /// `Enable` (the result comes as soon as a machine is recognised).
+    pub amd_waits_for_beep: bool,
     /// `Timeout`: ring seconds (Twilio's default 60, max 600).
     pub timeout_s: Option<u32>,
 }
@@ -288,7 +292,12 @@ impl RestClient {
             None => {}
         }
         if let Some(url) = &request.async_amd_callback {
-            form.append_pair("MachineDetection", "Enable");
+            let mode = if request.amd_waits_for_beep {
+                "DetectMessageEnd"
+            } else {
+                "Enable"
+            };
+            form.append_pair("MachineDetection", mode);
             form.append_pair("AsyncAmd", "true");
             form.append_pair("AsyncAmdStatusCallback", url);
         }

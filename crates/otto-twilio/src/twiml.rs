@@ -47,6 +47,8 @@ pub enum Verb {
     Dial(Dial),
     /// `<Redirect>URL</Redirect>`: fetch new TwiML.
     Redirect(String),
+    /// `<Message>text</Message>`: the SMS reply to an incoming message (Messaging TwiML).
+    Message(String),
     /// A verb this module does not model, by element name (read only; never written).
     Other(String),
 }
@@ -189,6 +191,13 @@ impl Response {
         self
     }
 
+    /// Appends `<Message>`: the reply to an incoming SMS (at most 1,600 characters are sent
+    /// as one message by Twilio).
+    pub fn message(mut self, text: impl Into<String>) -> Self {
+        self.verbs.push(Verb::Message(text.into()));
+        self
+    }
+
     /// Appends `<Dial>`.
     pub fn dial(mut self, dial: Dial) -> Self {
         self.verbs.push(Verb::Dial(dial));
@@ -247,6 +256,11 @@ impl Response {
                     out.push_str("<Redirect>");
                     out.push_str(&escape(url.as_str()));
                     out.push_str("</Redirect>");
+                }
+                Verb::Message(text) => {
+                    out.push_str("<Message>");
+                    out.push_str(&escape(text.as_str()));
+                    out.push_str("</Message>");
                 }
                 Verb::Other(name) => {
                     return Err(TwilioError::Twiml(format!("cannot write verb <{name}>")));
@@ -503,6 +517,7 @@ fn verb_from(el: &Element) -> Result<Verb, TwilioError> {
             })
         }
         "Redirect" => Verb::Redirect(el.text.clone()),
+        "Message" => Verb::Message(el.text.clone()),
         other => Verb::Other(other.to_string()),
     })
 }

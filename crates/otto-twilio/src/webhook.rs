@@ -255,10 +255,10 @@ pub struct StatusCallback {
 }
 
 /// Looks up fields in decoded form pairs (first occurrence wins).
-struct Fields<'a>(&'a [(String, String)]);
+pub(crate) struct Fields<'a>(pub(crate) &'a [(String, String)]);
 
 impl Fields<'_> {
-    fn get(&self, name: &'static str) -> Result<Option<&str>, TwilioError> {
+    pub(crate) fn get(&self, name: &'static str) -> Result<Option<&str>, TwilioError> {
         match self.0.iter().find(|(k, _)| k == name) {
             None => Ok(None),
             Some((_, v)) if v.len() > MAX_VALUE_BYTES => Err(bad(name, "value too long")),
@@ -266,22 +266,25 @@ impl Fields<'_> {
         }
     }
 
-    fn required(&self, name: &'static str) -> Result<&str, TwilioError> {
+    pub(crate) fn required(&self, name: &'static str) -> Result<&str, TwilioError> {
         self.get(name)?.ok_or_else(|| bad(name, "missing"))
     }
 
-    fn non_empty(&self, name: &'static str) -> Result<Option<&str>, TwilioError> {
+    pub(crate) fn non_empty(&self, name: &'static str) -> Result<Option<&str>, TwilioError> {
         Ok(self.get(name)?.filter(|v| !v.is_empty()))
     }
 
-    fn number<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, TwilioError> {
+    pub(crate) fn number<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<T>, TwilioError> {
         self.non_empty(name)?
             .map(|v| v.parse::<T>().map_err(|_| bad(name, "not a whole number")))
             .transpose()
     }
 }
 
-fn bad(field: &str, why: &str) -> TwilioError {
+pub(crate) fn bad(field: &str, why: &str) -> TwilioError {
     TwilioError::Webhook(format!("{field}: {why}"))
 }
 
@@ -354,5 +357,49 @@ impl StatusCallback {
                 .non_empty("AnsweredBy")?
                 .map(|v| v.chars().take(64).collect()),
         })
+    }
+}
+
+/// The asynchronous answering-machine detection callback (`AsyncAmdStatusCallback`, §a.2):
+/// who or what answered an outbound call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmdCallback {
+    /// `CallSid`.
+    pub call_sid: CallSid,
+    /// `AccountSid`.
+    pub account_sid: AccountSid,
+    /// `AnsweredBy`: `human`, `machine_start`, `machine_end_beep`, `machine_end_silence`,
+    /// `machine_end_other`, `fax` or `unknown` (kept as sent, at most 64 characters).
+    pub answered_by: String,
+    /// `MachineDetectionDuration`: how long detection took, ms.
+    pub detection_ms: Option<u32>,
+}
+
+impl AmdCallback {
+    /// Parses the decoded form of an AMD callback.
+    ///
+    /// # Errors
+    /// [`TwilioError::Webhook`] naming a missing or malformed `CallSid`, `AccountSid` or
+    /// `AnsweredBy`, or a `MachineDetectionDuration` that is not a whole number.
+    pub fn from_form(pairs: &[(String, String)]) -> Result<Self, TwilioError> {
+        let f = Fields(pairs);
+        Ok(Self {
+            call_sid: CallSid::parse(f.required("CallSid")?)
+                .map_err(|e| bad("CallSid", &e.to_string()))?,
+            account_sid: AccountSid::parse(f.required("AccountSid")?)
+                .map_err(|e| bad("AccountSid", &e.to_string()))?,
+            answered_by: f
+                .non_empty("AnsweredBy")?
+                .ok_or_else(|| bad("AnsweredBy", "missing"))?
+                .chars()
+                .take(64)
+                .collect(),
+            detection_ms: f.number("MachineDetectionDuration")?,
+        })
+    }
+
+    /// Whether a machine (or fax) answered: anything but `human` and `unknown`.
+    pub fn is_machine(&self) -> bool {
+        !matches!(self.answered_by.as_str(), "human" | "unknown")
     }
 }

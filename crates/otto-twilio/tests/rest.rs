@@ -104,6 +104,7 @@ async fn create_call_matches_the_fixture() {
             CallEvent::Completed,
         ],
         async_amd_callback: Some("https://voice.example.com/twilio/amd".into()),
+        amd_waits_for_beep: false,
         timeout_s: None,
     };
     let res = client.create_call(&request).await.expect("create");
@@ -265,6 +266,7 @@ async fn bad_arguments_are_refused_before_sending() {
         status_callback: None,
         status_callback_events: vec![CallEvent::Completed],
         async_amd_callback: None,
+        amd_waits_for_beep: false,
         timeout_s: None,
     };
     assert!(client.create_call(&events_without_url).await.is_err());
@@ -347,6 +349,7 @@ fn request_futures_are_send() {
         status_callback: None,
         status_callback_events: Vec::new(),
         async_amd_callback: None,
+        amd_waits_for_beep: false,
         timeout_s: None,
     };
     assert_send(&client.create_call(&create));

@@ -64,6 +64,8 @@ pub struct Config {
     pub nhtsa: NhtsaConfig,
     /// The background job worker (`otto serve` runs it unless disabled; `otto worker` alone).
     pub worker: WorkerSettings,
+    /// Confirmations and reminders by SMS and phone.
+    pub reminders: crate::reminders::ReminderSettings,
 }
 
 /// The job worker's settings (see `otto_jobs::WorkerConfig` for what each does).
@@ -243,6 +245,7 @@ impl Default for Config {
             llm_dialogue: LlmSettings::default(),
             nhtsa: NhtsaConfig::default(),
             worker: WorkerSettings::default(),
+            reminders: crate::reminders::ReminderSettings::default(),
         }
     }
 }
@@ -358,6 +361,7 @@ impl Config {
     /// The first broken invariant, naming its key.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.shop.validate()?;
+        self.reminders.validate()?;
         let url = self.database_url();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

@@ -7,6 +7,7 @@
 //! - [`commands`]: one module per command.
 //! - [`config`]: the typed configuration tree (defaults, `otto.toml`, `OTTO_*`).
 //! - [`logging`]: the tracing subscriber and the personal-data switch.
+//! - [`reminders`]: confirmations and reminders by SMS and phone, and two-way SMS.
 //! - [`server`]: the HTTP server (Twilio webhooks, media WebSocket, chat, health, metrics).
 //! - [`sessions`]: live-call state, in-process or in Redis.
 
@@ -16,5 +17,6 @@ pub mod commands;
 pub mod config;
 pub mod dashboard;
 pub mod logging;
+pub mod reminders;
 pub mod server;
 pub mod sessions;

@@ -65,6 +65,8 @@ enum Stage {
     ConfirmMove(Appointment, SlotView),
     AskMessage,
     AskRecallVehicle,
+    /// A reminder call asked whether the customer can still make it.
+    ConfirmAttendance(Appointment),
     /// Goodbye said; anything more gets a short goodbye again.
     Ended,
 }
@@ -79,6 +81,8 @@ pub struct RuleDialogue {
     /// Times Otto asked for the VIN of a new vehicle (at most twice: once, and once more
     /// when the first reading did not check out).
     vin_asks: u8,
+    /// On a reminder call: the appointment the call is about.
+    reminding: Option<i64>,
 }
 
 impl Default for RuleDialogue {
@@ -99,11 +103,48 @@ impl RuleDialogue {
             misunderstood: 0,
             greeted: false,
             vin_asks: 0,
+            reminding: None,
         }
+    }
+
+    /// A dialogue for an outbound reminder call about `appointment_id`: it opens by naming
+    /// the appointment and asking whether the customer can still make it; yes confirms it,
+    /// and the customer may move or cancel it instead. When the appointment is not the called
+    /// customer's own, active and ahead, it opens like an ordinary call.
+    pub fn reminding(appointment_id: i64) -> Self {
+        Self {
+            reminding: Some(appointment_id),
+            ..Self::new()
+        }
+    }
+
+    /// The reminder call's opening, when its appointment is the customer's and still ahead.
+    async fn remind(&mut self, ctx: &mut CallerContext, appointment_id: i64) -> Option<Lines> {
+        let name = ctx.lookup_caller(NoArgs {}).await.ok()?.name?;
+        let a = ctx
+            .upcoming()
+            .await
+            .ok()?
+            .into_iter()
+            .find(|a| a.id == appointment_id && a.start > ctx.now())?;
+        let vehicles = ctx.vehicles().await.unwrap_or_default();
+        let line = format!(
+            "Hi {}, this is Otto from {}, calling about your {}.",
+            speak::first_name(&name),
+            ctx.config().name,
+            speak::describe(ctx.config(), &a, &vehicles)
+        );
+        self.stage = Stage::ConfirmAttendance(a);
+        Some(vec![line, self.question(ctx)])
     }
 
     async fn greet(&mut self, ctx: &mut CallerContext) -> Lines {
         self.greeted = true;
+        if let Some(id) = self.reminding
+            && let Some(lines) = self.remind(ctx, id).await
+        {
+            return lines;
+        }
         let shop = ctx.config().name.clone();
         let known = ctx.lookup_caller(NoArgs {}).await.ok().and_then(|v| v.name);
         match known {
@@ -249,6 +290,9 @@ impl RuleDialogue {
             ),
             Stage::AskMessage => "What message should I pass on?".into(),
             Stage::AskRecallVehicle => "What's the year, make and model of the vehicle?".into(),
+            Stage::ConfirmAttendance(_) => {
+                "Can you still make it? You can also move it or cancel it.".into()
+            }
             Stage::AskVin => {
                 "Do you have the VIN handy? You can read it to me, or just say no.".into()
             }
@@ -329,6 +373,44 @@ impl RuleDialogue {
                 }
                 None => None,
             },
+            Stage::ConfirmAttendance(a) => {
+                let a = a.clone();
+                match (intent, yn) {
+                    (Some(Intent::Cancel), _) => {
+                        let q = format!(
+                            "Should I cancel your {}?",
+                            speak::describe(ctx.config(), &a, &[])
+                        );
+                        self.stage = Stage::ConfirmCancel(a);
+                        Some(vec![q])
+                    }
+                    (Some(Intent::Reschedule), _) | (_, Some(false)) => {
+                        let when = nlu::when(text, ctx.today());
+                        if when.date.is_some() || when.time.is_some() {
+                            Some(self.offer_new_time(ctx, a, when.date, when.time).await)
+                        } else {
+                            self.stage = Stage::AskNewTime(a);
+                            Some(vec![
+                                "No problem. What day and time would work better?".into(),
+                            ])
+                        }
+                    }
+                    (_, Some(true)) => Some(match ctx.confirm_appointment(a.id).await {
+                        Ok(v) => {
+                            let mut lines = vec![format!(
+                                "Great, you're confirmed for {}. See you then!",
+                                v.spoken
+                            )];
+                            let _ = ctx.end_call(NoArgs {}).await;
+                            self.stage = Stage::Ended;
+                            lines.push("Goodbye!".into());
+                            lines
+                        }
+                        Err(e) => self.tool_failed(ctx, e).await,
+                    }),
+                    _ => None,
+                }
+            }
             Stage::ConfirmCancel(a) => match yn {
                 Some(true) => {
                     let appointment_id = a.id;

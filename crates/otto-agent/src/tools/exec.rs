@@ -595,6 +595,27 @@ impl CallerContext {
         Ok(view)
     }
 
+    /// Confirms one of the caller's appointments (a yes to a reminder call).
+    pub(crate) async fn confirm_appointment(
+        &mut self,
+        id: i64,
+    ) -> Result<AppointmentView, ToolError> {
+        let customer_id = self.customer_id()?;
+        let a = self
+            .shop
+            .confirm(customer_id, id, self.now())
+            .await
+            .map_err(booking)?;
+        let view = self.appointment_view(&a).await;
+        self.set_outcome(Outcome::Confirmed);
+        let line = format!(
+            "Confirmed {} on {} (#{}).",
+            view.service, view.spoken, view.id
+        );
+        self.done("confirm_appointment", line).await;
+        Ok(view)
+    }
+
     /// True when the shop is open at this moment (opening hours, not a holiday).
     pub fn shop_open_now(&self) -> bool {
         let local = self.now().with_timezone(&self.tz());

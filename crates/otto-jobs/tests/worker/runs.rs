@@ -88,6 +88,7 @@ impl JobHandler for Counting {
             return Err(JobError {
                 message: format!("failure {n}"),
                 retryable: self.retryable,
+                retry_at: None,
             });
         }
         Ok(())

@@ -3,14 +3,8 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use otto_core::records::{
-    AppointmentStatus, BookingSource, CallDirection, ReminderChannel, ReminderStatus, Speaker,
-    TurnTimings,
-};
-use otto_store::{
-    CallEnd, CallQuery, NewAppointment, NewCall, NewReminder, NewToolAction, NewTurn, Store,
-    StoreError,
-};
+use otto_core::records::{CallDirection, Speaker, TurnTimings};
+use otto_store::{CallEnd, CallQuery, NewCall, NewToolAction, NewTurn, Store, StoreError};
 
 use otto_store::testing::{customer, utc};
 
@@ -339,95 +333,6 @@ pub async fn end_call_is_safe_to_repeat_and_out_of_order(store: Arc<dyn Store>) 
     let e = store.end_call("CA-missing", &end).await.unwrap_err();
     assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
     assert_eq!(store.call_by_sid("CA-missing").await.unwrap(), None);
-}
-
-pub async fn reminders_due_sent_and_failed(store: Arc<dyn Store>) {
-    let owner = store
-        .create_customer(&customer("Jordan Smith", "555-555-0123"))
-        .await
-        .unwrap();
-    let start = utc(2030, 3, 6, 15, 0);
-    let mut appts = Vec::new();
-    for h in 0..2 {
-        let a = store
-            .book(
-                &NewAppointment {
-                    customer_id: owner.id,
-                    vehicle_id: None,
-                    service: "oil_change".into(),
-                    start: start + Duration::hours(h),
-                    end: start + Duration::hours(h) + Duration::minutes(30),
-                    source: BookingSource::Dashboard,
-                    notes: None,
-                },
-                2,
-            )
-            .await
-            .unwrap();
-        appts.push(a);
-    }
-    let due_at = start - Duration::hours(24);
-    let mk = |appointment_id, due_at| NewReminder {
-        appointment_id,
-        channel: ReminderChannel::Sms,
-        due_at,
-    };
-    let r1 = store
-        .create_reminder(&mk(appts[0].id, due_at))
-        .await
-        .unwrap();
-    assert_eq!(
-        (r1.status, r1.attempts, r1.sent_at),
-        (ReminderStatus::Pending, 0, None)
-    );
-    let r2 = store
-        .create_reminder(&mk(appts[1].id, due_at + Duration::minutes(5)))
-        .await
-        .unwrap();
-    let later = store
-        .create_reminder(&mk(appts[0].id, due_at + Duration::hours(2)))
-        .await
-        .unwrap();
-    let e = store.create_reminder(&mk(9999, due_at)).await.unwrap_err();
-    assert!(matches!(e, StoreError::Rejected(_)), "{e:?}");
-
-    let now = due_at + Duration::minutes(10);
-    let due: Vec<_> = store
-        .due_reminders(now, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(due, [r1.id, r2.id]);
-    assert_eq!(store.due_reminders(now, 1).await.unwrap().len(), 1);
-
-    let sent = store.mark_reminder_sent(r1.id, now).await.unwrap();
-    assert_eq!(
-        (sent.status, sent.attempts, sent.sent_at),
-        (ReminderStatus::Sent, 1, Some(now))
-    );
-    let failed = store.mark_reminder_failed(r2.id).await.unwrap();
-    assert_eq!(
-        (failed.status, failed.attempts),
-        (ReminderStatus::Failed, 1)
-    );
-    assert!(store.due_reminders(now, 10).await.unwrap().is_empty());
-    let e = store.mark_reminder_failed(9999).await.unwrap_err();
-    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
-
-    // A cancelled appointment's reminders are never due.
-    store
-        .set_appointment_status(appts[0].id, AppointmentStatus::Cancelled)
-        .await
-        .unwrap();
-    assert!(
-        store
-            .due_reminders(later.due_at + Duration::hours(1), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
 }
 
 pub async fn reset_deletes_shop_records_and_keeps_staff(store: Arc<dyn Store>) {

@@ -9,6 +9,7 @@ mod calls;
 mod jobs;
 mod messages;
 mod records;
+mod reminders;
 mod staff;
 
 use otto_store::story;
@@ -31,7 +32,6 @@ story! {
         concurrent_turns_get_distinct_seq,
         writer_numbered_turns_are_idempotent_and_never_renumbered,
         end_call_is_safe_to_repeat_and_out_of_order,
-        reminders_due_sent_and_failed,
         timings_and_tool_actions_are_kept_with_the_call,
         reset_deletes_shop_records_and_keeps_staff,
     ],
@@ -43,6 +43,11 @@ story! {
     ],
     jobs: [
         jobs_are_claimed_once_and_finished_only_under_lease,
+    ],
+    reminders: [
+        bookings_get_a_confirmation_with_its_job_and_moves_replace_it,
+        reminders_change_only_from_the_expected_status,
+        opt_outs_and_sms_threads,
     ],
 }
 

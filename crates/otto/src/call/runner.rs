@@ -20,6 +20,7 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket};
 use chrono::Utc;
 use futures_util::StreamExt;
+use otto_agent::rules::RuleDialogue;
 use otto_agent::{CallerContext, Conversation, ReplyEvent, SystemClock};
 use otto_core::domain::PhoneNumber;
 use otto_core::engine::{CallAction, CallEngine, Input, Output, ReplyInput, TurnLatency};
@@ -240,15 +241,26 @@ impl Call {
             caller.clone(),
             BookingSource::Phone,
         );
+        // A reminder call we placed opens about its appointment, led by the rules.
+        let reminding = params
+            .get("appointment")
+            .and_then(|v| v.parse::<i64>().ok());
         let dialogue = services.llm.as_ref().map(|f| f.dialogue());
-        let conversation = Conversation::start(
+        let direction = match reminding {
+            Some(_) => CallDirection::Outbound,
+            None => CallDirection::Inbound,
+        };
+        let mut conversation = Conversation::start(
             ctx,
             dialogue,
             call_sid.as_str().to_string(),
-            CallDirection::Inbound,
+            direction,
             to.clone(),
         )
         .await?;
+        if let Some(id) = reminding {
+            conversation = conversation.with_rules(RuleDialogue::reminding(id));
+        }
         let call_log = conversation.call_log().clone();
 
         let stt = services.stt.open().await?;

@@ -1,29 +1,37 @@
-//! `otto worker` (the background job worker alone) and `otto jobs list`.
+//! `otto worker` (the background job worker and the reminder scheduler alone) and
+//! `otto jobs list`.
 
 use std::sync::Arc;
 
 use otto_core::records::JobStatus;
-use otto_jobs::{Registry, Worker};
-use otto_store::Store;
+use otto_jobs::{Registry, Worker, WorkerConfig};
 use tokio_util::sync::CancellationToken;
 
 use super::open_shop;
 use crate::config::Config;
+use crate::reminders::send::SendReminder;
+use crate::reminders::{Reminders, Scheduler};
 
-/// The job kinds this build runs. None yet: reminders and the calendar outbox register
-/// theirs here; until then a worker idles (and buries any job of an unknown kind).
-pub fn registry() -> Registry {
-    Registry::new()
+/// The job kinds this build runs: sending reminders (a job of an unknown kind is buried).
+pub fn registry(reminders: &Reminders) -> Registry {
+    Registry::new().with(Arc::new(SendReminder::new(reminders.clone())))
 }
 
-/// The worker over `store` (the one the server uses, so an in-memory database is shared),
-/// configured by `config.worker`, ready to run.
-pub fn worker(store: Arc<dyn Store>, config: &Config) -> Worker {
-    Worker::new(
-        store,
-        registry(),
-        config.worker.worker_config(&config.server.instance),
-    )
+/// The worker settings of `config` (`worker`, lease names from `server.instance`).
+pub fn worker_config(config: &Config) -> WorkerConfig {
+    config.worker.worker_config(&config.server.instance)
+}
+
+/// Runs the job worker over `reminders`' store (the one the server uses, so an in-memory
+/// database is shared) and the reminder scheduler until `stop`, then waits for the jobs in
+/// flight.
+pub async fn run_background(reminders: Reminders, config: WorkerConfig, stop: CancellationToken) {
+    let worker = Worker::new(reminders.shop.store().clone(), registry(&reminders), config);
+    let scheduler = tokio::spawn(Scheduler::new(reminders).run(stop.clone()));
+    worker.run(stop).await;
+    if let Err(e) = scheduler.await {
+        tracing::warn!(error = %e, "reminder scheduler ended abnormally");
+    }
 }
 
 /// `otto worker`: runs the job worker until Ctrl-C or SIGTERM, then lets jobs in flight
@@ -33,14 +41,14 @@ pub fn worker(store: Arc<dyn Store>, config: &Config) -> Worker {
 /// The database cannot be opened.
 pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let shop = open_shop(&config).await?;
-    let worker = worker(shop.store().clone(), &config);
+    let reminders = Reminders::from_config(&config, shop)?;
     let stop = CancellationToken::new();
     let signal = stop.clone();
     tokio::spawn(async move {
         super::serve::shutdown_signal().await;
         signal.cancel();
     });
-    worker.run(stop).await;
+    run_background(reminders, worker_config(&config), stop).await;
     Ok(())
 }
 

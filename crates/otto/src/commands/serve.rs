@@ -1,4 +1,5 @@
-//! `otto serve`: runs the server (and, unless `worker.enabled = false`, the job worker) until
+//! `otto serve`: runs the server (and, unless `worker.enabled = false`, the job worker and the
+//! reminder scheduler) until
 //! Ctrl-C or SIGTERM, then shuts down gracefully. An hourly task deletes expired recordings
 //! and transcripts (`call.recording_days`, `call.transcript_days`).
 
@@ -23,8 +24,7 @@ use crate::sessions::Sessions;
 pub async fn run(mut config: Config) -> anyhow::Result<()> {
     super::raise_open_file_limit();
     let shop = open_shop(&config).await?;
-    let store = shop.store().clone();
-    let store_for_retention = store.clone();
+    let store_for_retention = shop.store().clone();
     let sessions = Sessions::from_url(&config.redis_url, crate::sessions::TTL_SECS, 500)?;
     crate::server::ops::prometheus();
     let calls = Arc::new(CallServices::from_config(&config, shop, sessions)?);
@@ -33,10 +33,6 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     crate::server::follow_listen(&mut config, listener.local_addr()?);
     let stop = CancellationToken::new();
-    let worker = config
-        .worker
-        .enabled
-        .then(|| super::jobs::worker(store, &config));
     tokio::spawn(retention(
         store_for_retention,
         config.call.record.then(|| config.recording_dir()),
@@ -56,7 +52,13 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         "starting Otto"
     );
     let state = Arc::new(AppState::new(config, calls)?);
-    let worker = worker.map(|w| tokio::spawn(w.run(stop.child_token())));
+    let worker = state.config.worker.enabled.then(|| {
+        tokio::spawn(super::jobs::run_background(
+            state.reminders.clone(),
+            super::jobs::worker_config(&state.config),
+            stop.child_token(),
+        ))
+    });
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -9,6 +9,7 @@
 //! | `POST /twilio/voice` | incoming-call webhook → TwiML `<Connect><Stream>` (or a busy message) |
 //! | `POST /twilio/status` | call status callbacks → call log |
 //! | `GET /twilio/media` | Twilio Media Streams WebSocket → one call runner per stream |
+//! | `POST /twilio/sms`, `/twilio/sms/status`, `/twilio/reminder/{amd,status}` | texts from customers and reminder callbacks ([`messaging`]) |
 //! | `GET /chat?from=+1…` | text conversation over a WebSocket, for signed-in staff (the dashboard's "Try Otto") |
 //! | `GET /health`, `GET /ready`, `GET /metrics` | liveness, readiness, Prometheus metrics |
 //!
@@ -17,6 +18,7 @@
 
 pub mod chat;
 pub mod error;
+pub mod messaging;
 pub mod ops;
 pub mod twilio;
 
@@ -61,6 +63,8 @@ pub struct AppState {
     /// Requests per IP per minute on the routes open without a session
     /// (`server.requests_per_ip_per_minute`).
     pub ip_limits: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// Reminders, confirmations and two-way SMS.
+    pub reminders: crate::reminders::Reminders,
 }
 
 impl AppState {
@@ -103,7 +107,9 @@ impl AppState {
             config.server.max_concurrent_calls as usize,
             Duration::from_secs(config.server.stream_wait_secs),
         ));
+        let reminders = crate::reminders::Reminders::from_config(&config, calls.shop.clone())?;
         Ok(Self {
+            reminders,
             config,
             calls,
             validator,
@@ -218,7 +224,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut open = Router::new()
         .route("/twilio/voice", post(twilio::voice))
         .route("/twilio/status", post(twilio::status))
-        .route("/twilio/media", get(twilio::media));
+        .route("/twilio/media", get(twilio::media))
+        .route("/twilio/sms", post(messaging::incoming))
+        .route("/twilio/sms/status", post(messaging::sms_status))
+        .route("/twilio/reminder/amd", post(messaging::amd))
+        .route("/twilio/reminder/status", post(messaging::call_status));
     if state.config.server.chat {
         open = open.route("/chat", get(chat::chat));
     }

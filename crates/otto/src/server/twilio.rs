@@ -60,7 +60,7 @@ fn unavailable_twiml(shop: &str) -> twiml::Response {
 /// waits 15 s for a webhook; a caller should not hear seconds of silence).
 const STORE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(1_500);
 
-fn xml(response: &twiml::Response) -> Result<Response, HttpError> {
+pub(super) fn xml(response: &twiml::Response) -> Result<Response, HttpError> {
     let body = response.to_xml().map_err(HttpError::internal)?;
     Ok(([(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], body).into_response())
 }
@@ -89,7 +89,7 @@ fn check_form(
 
 /// Parses a webhook form, checks its signature, then reads it with `read`: 400 for a
 /// malformed body or form, 403 for a bad signature (checked before the fields are trusted).
-fn signed_form<T>(
+pub(super) fn signed_form<T>(
     state: &AppState,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
@@ -121,8 +121,24 @@ pub async fn voice(
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let incoming = signed_form(&state, &uri, &headers, &body, IncomingCall::from_form)?.call;
-    let from = party_text(&incoming.from);
-    let to = party_text(&incoming.to).unwrap_or_default();
+    // A reminder call we placed (`?reminder=ID` on its answer URL): the customer is the
+    // called party, and the conversation opens about their appointment.
+    let reminder = super::messaging::reminder_id(&uri)
+        .filter(|_| incoming.direction == otto_twilio::webhook::Direction::OutboundApi);
+    let (from, to) = match reminder {
+        Some(_) => (
+            party_text(&incoming.to),
+            party_text(&incoming.from).unwrap_or_default(),
+        ),
+        None => (
+            party_text(&incoming.from),
+            party_text(&incoming.to).unwrap_or_default(),
+        ),
+    };
+    let direction = match reminder {
+        Some(_) => CallDirection::Outbound,
+        None => CallDirection::Inbound,
+    };
     let recorder = &state.calls.recorder;
     let call_sid = incoming.call_sid.as_str();
     // The call log exists from the first webhook, so status callbacks always find it. Without
@@ -133,6 +149,7 @@ pub async fn voice(
     // A redial loop gets a polite refusal before it can take a line (withheld numbers are
     // not one caller, so they are not counted together).
     if let Some(number) = &from
+        && reminder.is_none()
         && state.caller_limits.check_key(number).is_err()
     {
         info!(call_sid, "refused: too many calls from this number");
@@ -140,7 +157,7 @@ pub async fn voice(
     }
     let started = tokio::time::timeout(
         STORE_DEADLINE,
-        recorder.start(call_sid, CallDirection::Inbound, caller, &to),
+        recorder.start(call_sid, direction, caller, &to),
     )
     .await;
     let failure = match started {
@@ -182,6 +199,11 @@ pub async fn voice(
         .parameter(stream_token::PARAMETER, token);
     if let Some(f) = from {
         stream = stream.parameter("from", f);
+    }
+    if let Some(id) = reminder
+        && let Ok(Some(r)) = state.calls.shop.store().reminder(id).await
+    {
+        stream = stream.parameter("appointment", r.appointment_id.to_string());
     }
     info!(call_sid = incoming.call_sid.as_str(), from = %incoming.from.masked(), "incoming call");
     xml(&twiml::Response::new().connect(stream).say(Say::new(
