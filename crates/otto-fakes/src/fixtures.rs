@@ -24,7 +24,7 @@ pub fn bytes(name: &str) -> Vec<u8> {
 /// Fixture `name` as UTF-8 text.
 ///
 /// # Panics
-/// As [`bytes`], and when the file is not UTF-8.
+/// As [`bytes()`], and when the file is not UTF-8.
 pub fn text(name: &str) -> String {
     String::from_utf8(bytes(name)).unwrap_or_else(|e| panic!("fixture {name} is not UTF-8: {e}"))
 }
@@ -32,7 +32,7 @@ pub fn text(name: &str) -> String {
 /// Fixture `name` parsed as JSON.
 ///
 /// # Panics
-/// As [`bytes`], and when the file is not JSON.
+/// As [`bytes()`], and when the file is not JSON.
 pub fn json(name: &str) -> serde_json::Value {
     serde_json::from_slice(&bytes(name))
         .unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))

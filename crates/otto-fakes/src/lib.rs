@@ -11,7 +11,8 @@
 //!   and [`openai::sse`], builders for SSE bodies ("assistant says X", "assistant calls T").
 //! - [`nhtsa`]: [`FakeNhtsa`], vPIC `DecodeVinValues` and the recalls API.
 //! - [`deepgram`]: Deepgram live STT and TTS (WebSocket and REST) fakes.
-//! - [`twilio`]: [`twilio::FakeTwilioRest`], the Twilio REST API (calls, messages).
+//! - [`twilio`]: [`twilio::FakeTwilioRest`], the Twilio REST API (calls, messages) with
+//!   scripted outcomes and signed status / AMD callbacks.
 
 pub mod deepgram;
 pub mod fixtures;
