@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Args, Parser, Subcommand};
 use otto_core::domain::PhoneNumber;
-use otto_core::records::{Id, JobStatus, StaffRole};
+use otto_core::records::{Id, JobStatus, ReminderStatus, StaffRole};
 
 /// Otto: the phone agent for auto repair shops.
 #[derive(Debug, Parser)]
@@ -63,6 +63,12 @@ pub enum Command {
     /// Messages callers left for the staff.
     #[command(subcommand)]
     Messages(MessagesCommand),
+    /// Confirmations and reminders: what was sent, is due, or failed.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
+    /// Text a running Otto as a customer, behaving like Twilio (signed SMS webhook), and
+    /// print its answer.
+    Sms(SmsArgs),
     /// Staff accounts for the dashboard.
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -363,6 +369,44 @@ pub enum StaffCommand {
 
 fn parse_role(s: &str) -> Result<StaffRole, String> {
     s.parse()
+}
+
+/// `otto reminders …`
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Reminders, latest due first: id, status, kind, channel, appointment, due, attempts,
+    /// Twilio's status and the last error.
+    List {
+        /// Only this status: pending, claimed, sent, delivered, failed or cancelled.
+        #[arg(long, value_parser = parse_reminder_status)]
+        status: Option<ReminderStatus>,
+        /// Only this appointment's.
+        #[arg(long)]
+        appointment: Option<Id>,
+        /// One JSON array of the records instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// How many, latest due first.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
+}
+
+fn parse_reminder_status(s: &str) -> Result<ReminderStatus, String> {
+    s.parse()
+}
+
+/// `otto sms`
+#[derive(Debug, Args)]
+pub struct SmsArgs {
+    /// Otto's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The sender's number.
+    #[arg(long, default_value = "+15555550123", value_parser = parse_phone)]
+    pub from: PhoneNumber,
+    /// The text, e.g. "C", "R", "CANCEL", "STOP" or "2".
+    pub text: String,
 }
 
 /// `otto jobs …`

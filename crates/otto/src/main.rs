@@ -2,7 +2,7 @@
 //! runs one command from [`otto::commands`].
 
 use clap::Parser;
-use otto::cli::{Cli, Command, JobsCommand, MessagesCommand};
+use otto::cli::{Cli, Command, JobsCommand, MessagesCommand, RemindersCommand};
 use otto::commands;
 use otto::config::Config;
 
@@ -76,6 +76,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Messages(MessagesCommand::List { all, limit, json }) => {
             commands::messages::list(&config, all, limit, json).await
         }
+        Command::Reminders(RemindersCommand::List {
+            status,
+            appointment,
+            json,
+            limit,
+        }) => commands::reminders::list(&config, status, appointment, limit, json).await,
+        Command::Sms(args) => commands::reminders::sms(&config, args).await,
         Command::Staff(cmd) => commands::staff::run(&config, cmd).await,
         Command::Calls(cmd) => commands::calls::run(&config, cmd).await,
         Command::Db(cmd) => commands::db::run(&config, cmd).await,

@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod eval;
 pub mod jobs;
 pub mod messages;
+pub mod reminders;
 pub mod serve;
 pub mod slots;
 pub mod speech;
