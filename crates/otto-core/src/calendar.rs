@@ -41,4 +41,11 @@ pub trait Calendar: Send + Sync + std::fmt::Debug {
     /// [`CalendarError`] when the calendar cannot be read in time; callers then fall back to
     /// the shop's own records.
     async fn busy(&self, window: &Interval) -> Result<Vec<Interval>, CalendarError>;
+
+    /// A problem only an operator can fix, in a word or two for `/ready` (e.g.
+    /// `"reauthorise"` when the calendar's authorisation was revoked); `None` when there is
+    /// none (passing outages are not reported here).
+    fn health(&self) -> Option<String> {
+        None
+    }
 }

@@ -643,7 +643,7 @@ async fn list(
     let items: Vec<Value> = if let Some(token) = q.get("syncToken") {
         let since: Option<u64> = token.strip_prefix("sync-").and_then(|n| n.parse().ok());
         match since {
-            Some(n) if n + 1 >= d.min_sync_seq => mine
+            Some(n) if n >= d.min_sync_seq => mine
                 .filter(|(_, s)| s.seq > n)
                 .map(|(_, s)| {
                     if s.event["status"] == "cancelled" {

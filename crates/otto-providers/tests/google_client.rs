@@ -310,11 +310,11 @@ async fn busy_time_is_cached_invalidated_and_bounded_by_its_deadline() {
     };
     busy.busy(&later).await.expect("same day, cached");
     assert_eq!(fake.count(Op::FreeBusy), 1);
-    busy.invalidate();
+    otto_providers::google::invalidate_all();
     busy.busy(&later).await.expect("asked again");
     assert_eq!(fake.count(Op::FreeBusy), 2);
 
-    busy.invalidate();
+    otto_providers::google::invalidate_all();
     fake.set_busy_delay_ms(3000);
     let started = Instant::now();
     let e = busy.busy(&job).await.expect_err("too slow");

@@ -101,6 +101,11 @@ impl Shop {
         self
     }
 
+    /// What an operator must fix about the shop's calendar ([`Calendar::health`]), if any.
+    pub fn calendar_health(&self) -> Option<String> {
+        self.calendar.as_ref().and_then(|(c, _)| c.health())
+    }
+
     /// The shop's configuration.
     pub fn config(&self) -> &ShopConfig {
         &self.config

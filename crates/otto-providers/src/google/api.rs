@@ -271,16 +271,19 @@ impl GoogleCalendarClient {
         let mut events = Vec::new();
         let mut page_token: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut query = form_urlencoded::Serializer::new(String::new());
-            query.append_pair("maxResults", "250");
-            match sync_token {
-                Some(t) => query.append_pair("syncToken", t),
-                None => query.append_pair("timeMin", &rfc3339(full_from)),
+            let query = {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("maxResults", "250");
+                match sync_token {
+                    Some(t) => q.append_pair("syncToken", t),
+                    None => q.append_pair("timeMin", &rfc3339(full_from)),
+                };
+                if let Some(p) = &page_token {
+                    q.append_pair("pageToken", p);
+                }
+                q.finish()
             };
-            if let Some(p) = &page_token {
-                query.append_pair("pageToken", p);
-            }
-            let url = format!("{}?{}", self.events_url(calendar), query.finish());
+            let url = format!("{}?{query}", self.events_url(calendar));
             let (status, body) = self.call::<()>(Method::GET, &url, None, None).await?;
             if status == 410 && sync_token.is_some() {
                 return Ok(SyncPage::FullSyncRequired);

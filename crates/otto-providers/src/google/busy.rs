@@ -1,11 +1,13 @@
 //! [`GoogleBusy`]: the shop's [`Calendar`] over `freeBusy.query` (`google-calendar.md` §3).
 //!
 //! A query is widened to whole UTC days and its answer reused for `busy_cache_secs` (default
-//! 60 s); [`GoogleBusy::invalidate`] forgets every answer (called after Otto writes an event).
+//! 60 s); [`invalidate_all`] forgets every answer of every [`GoogleBusy`] in the process
+//! (called after Otto writes an event, also from the job worker, which holds its own client).
 //! Each answer is awaited at most `busy_deadline_ms`: past it, or when Google fails, the
 //! caller gets a [`CalendarError`] and slots come from Otto's own records. Every failure is
 //! counted in `otto_calendar_unavailable_total{reason}` (`timeout`, `error`, `auth`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +21,14 @@ use crate::ProviderError;
 /// Most cached answers (day ranges).
 const CACHE_CAPACITY: u64 = 1_000;
 
+/// Bumped by [`invalidate_all`]; cached answers of an older generation are not used.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Forgets every cached busy answer in this process (Otto just changed a calendar).
+pub fn invalidate_all() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
 /// Busy time of the configured calendars, cached and under a deadline. Cheap to clone (the
 /// cache is shared).
 #[derive(Debug, Clone)]
@@ -26,7 +36,8 @@ pub struct GoogleBusy {
     client: GoogleCalendarClient,
     calendars: Vec<String>,
     deadline: Duration,
-    cache: Option<moka::sync::Cache<(i64, i64), Vec<Interval>>>,
+    /// Answers by (generation, window start s, window end s).
+    cache: Option<moka::sync::Cache<(u64, i64, i64), Vec<Interval>>>,
 }
 
 impl GoogleBusy {
@@ -52,13 +63,6 @@ impl GoogleBusy {
         }
     }
 
-    /// Forgets every cached answer (Otto just changed the calendar).
-    pub fn invalidate(&self) {
-        if let Some(c) = &self.cache {
-            c.invalidate_all();
-        }
-    }
-
     /// The client (for `/ready` and `otto calendar check`).
     pub fn client(&self) -> &GoogleCalendarClient {
         &self.client
@@ -69,7 +73,11 @@ impl GoogleBusy {
 impl Calendar for GoogleBusy {
     async fn busy(&self, window: &Interval) -> Result<Vec<Interval>, CalendarError> {
         let wide = whole_days(window);
-        let key = (wide.start.timestamp(), wide.end.timestamp());
+        let key = (
+            GENERATION.load(Ordering::SeqCst),
+            wide.start.timestamp(),
+            wide.end.timestamp(),
+        );
         if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             return Ok(hit);
         }
@@ -100,6 +108,13 @@ impl Calendar for GoogleBusy {
             message: failure.to_string(),
             retryable: failure.retryable(),
         })
+    }
+
+    fn health(&self) -> Option<String> {
+        match self.client.tokens().state() {
+            super::AuthState::Reauthorise(_) => Some("reauthorise".into()),
+            _ => None,
+        }
     }
 }
 

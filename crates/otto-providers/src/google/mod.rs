@@ -23,7 +23,7 @@ pub mod token;
 pub mod wire;
 
 pub use api::{APPOINTMENT_KEY, GoogleCalendarClient, SyncPage, event_id_for};
-pub use busy::GoogleBusy;
+pub use busy::{GoogleBusy, invalidate_all};
 pub use config::GoogleCalendarConfig;
 pub use token::{AuthState, TokenSource};
 
