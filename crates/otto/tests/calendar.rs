@@ -432,3 +432,80 @@ async fn drift_is_reported_and_the_booking_stays() {
     .await;
     stop.cancel();
 }
+
+/// `otto …` against the fake, with the calendar configured through the environment.
+async fn otto_cli(fake: &FakeGoogle, refresh: bool, args: &[&str]) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_otto"));
+    cmd.env_remove("OTTO_WHISPER_MODEL")
+        .env(
+            "OTTO_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("otto.db").display()),
+        )
+        .env("OTTO_CALENDAR__CLIENT_ID", google::CLIENT_ID)
+        .env("OTTO_CALENDAR__CLIENT_SECRET", google::CLIENT_SECRET)
+        .env("OTTO_CALENDAR__CALENDAR_ID", FRONTDESK)
+        .env("OTTO_CALENDAR__TOKEN_URL", fake.token_url())
+        .env("OTTO_CALENDAR__AUTH_URL", fake.auth_url())
+        .env("OTTO_CALENDAR__API_BASE_URL", fake.api_base_url())
+        .args(args);
+    if refresh {
+        cmd.env("OTTO_CALENDAR__REFRESH_TOKEN", google::REFRESH_TOKEN);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn calendar_connect_prints_the_refresh_token_and_check_lists_busy_times() {
+    let fake = FakeGoogle::start().await;
+    let redirect = format!(
+        "http://127.0.0.1:8765/?code={}&scope=x",
+        google::CONSENT_CODE
+    );
+    let (ok, out, err) =
+        otto_cli(&fake, false, &["calendar", "connect", "--code", &redirect]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&fake.auth_url()), "{out}");
+    assert!(out.contains("access_type=offline"), "{out}");
+    assert!(
+        out.contains(&format!("refresh_token = \"{}\"", google::REFRESH_TOKEN)),
+        "{out}"
+    );
+
+    let (ok, _, err) = otto_cli(&fake, false, &["calendar", "connect", "--code", "4/wrong"]).await;
+    assert!(!ok);
+    assert!(err.contains("refused the code"), "{err}");
+
+    let soon = Utc::now() + chrono::Duration::days(2);
+    let start = soon.date_naive().and_hms_opt(15, 0, 0).unwrap().and_utc();
+    fake.add_external_event(
+        FRONTDESK,
+        "Tech off",
+        start,
+        start + chrono::Duration::hours(2),
+    );
+    let (ok, out, err) = otto_cli(&fake, true, &["calendar", "check"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("authorised"), "{out}");
+    let local = start.with_timezone(&chrono_tz::America::New_York);
+    assert!(
+        out.contains(&local.format("%Y-%m-%d %H:%M").to_string()),
+        "{out}"
+    );
+
+    fake.revoke_refresh_token();
+    let (ok, _, err) = otto_cli(&fake, true, &["calendar", "check"]).await;
+    assert!(!ok);
+    assert!(err.contains("otto calendar connect"), "{err}");
+    assert!(
+        !err.contains(google::REFRESH_TOKEN),
+        "no secret in errors: {err}"
+    );
+}

@@ -41,7 +41,8 @@ pub struct GoogleCalendarConfig {
     /// OAuth client secret (`GOCSPX-…`); required.
     #[serde(serialize_with = "otto_core::privacy::serialize_redacted_option")]
     pub client_secret: Option<SecretString>,
-    /// The owner's refresh token (`1//…`, printed by `otto calendar connect`); required.
+    /// The owner's refresh token (`1//…`, printed by `otto calendar connect`); required by
+    /// everything but `otto calendar connect`.
     #[serde(serialize_with = "otto_core::privacy::serialize_redacted_option")]
     pub refresh_token: Option<SecretString>,
     /// The calendar appointments are written to (default `primary`).
@@ -114,9 +115,6 @@ impl GoogleCalendarConfig {
         }
         if self.client_secret.is_none() {
             return bad("client_secret is required");
-        }
-        if self.refresh_token.is_none() {
-            return bad("refresh_token is required (run `otto calendar connect`)");
         }
         let id_ok = |id: &str| {
             !id.trim().is_empty() && id.len() <= 1024 && !id.chars().any(char::is_control)

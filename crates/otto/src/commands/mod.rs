@@ -7,6 +7,7 @@ pub mod bench;
 #[cfg(feature = "bench-calls")]
 pub mod bench_calls;
 pub mod bench_pages;
+pub mod calendar;
 pub mod call;
 pub mod calls;
 pub mod chat;
