@@ -509,3 +509,71 @@ async fn calendar_connect_prints_the_refresh_token_and_check_lists_busy_times() 
         "no secret in errors: {err}"
     );
 }
+
+/// The dialogue (`otto chat`, the rules the phone uses) with and without the calendar.
+#[tokio::test]
+async fn on_the_phone_a_busy_time_is_not_offered() {
+    let fake = FakeGoogle::start().await;
+    // Tuesday 16 March 2027, 10:00–12:00 EDT: the shop is closed by its calendar.
+    fake.add_external_event(
+        FRONTDESK,
+        "Owner's job",
+        utc(2027, 3, 16, 14, 0),
+        utc(2027, 3, 16, 16, 0),
+    );
+    let talk = |fake: &FakeGoogle, calendar: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_otto"));
+        cmd.env_remove("OTTO_WHISPER_MODEL")
+            .env("OTTO_DATABASE_URL", "sqlite::memory:")
+            .args([
+                "chat",
+                "--from",
+                "+15555550177",
+                "--now",
+                "2027-03-16 08:15",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if calendar {
+            cmd.env("OTTO_CALENDAR__CLIENT_ID", google::CLIENT_ID)
+                .env("OTTO_CALENDAR__CLIENT_SECRET", google::CLIENT_SECRET)
+                .env("OTTO_CALENDAR__REFRESH_TOKEN", google::REFRESH_TOKEN)
+                .env("OTTO_CALENDAR__CALENDAR_ID", FRONTDESK)
+                .env("OTTO_CALENDAR__TOKEN_URL", fake.token_url())
+                .env("OTTO_CALENDAR__API_BASE_URL", fake.api_base_url());
+        }
+        async move {
+            tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let mut child = cmd.spawn().unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(b"I need an oil change today at 10:30\nPat Lee\n2019 Honda Civic\nno\nyes\n")
+                    .unwrap();
+                let out = child.wait_with_output().unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                String::from_utf8(out.stdout).unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let open = talk(&fake, false).await;
+    let busy = talk(&fake, true).await;
+    assert!(
+        open.contains("You're all set: oil change on Tuesday, March 16 at 10:30 AM"),
+        "{open}"
+    );
+    assert!(busy.contains("10:30 AM is taken"), "{busy}");
+    assert!(
+        busy.contains("9:30 AM") && busy.contains("1:00 PM") && !busy.contains("11:00 AM"),
+        "only times outside the busy block are offered: {busy}"
+    );
+    assert!(
+        !busy.contains("You're all set: oil change on Tuesday, March 16 at 10:30"),
+        "{busy}"
+    );
+}
