@@ -577,3 +577,49 @@ async fn on_the_phone_a_busy_time_is_not_offered() {
         "{busy}"
     );
 }
+
+#[tokio::test]
+async fn a_sync_that_ran_out_of_attempts_is_revived_by_the_reconcile() {
+    let s = setup().await;
+    let a = book(&s, "555-555-0107", utc(2027, 3, 17, 14, 0)).await;
+    // Google was down for longer than the job's retries: it died out of attempts.
+    let store = s.shop.store();
+    loop {
+        let claimed = store
+            .claim_jobs("test", Utc::now(), Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+        let Some(job) = claimed.into_iter().find(|j| j.kind == "calendar.sync") else {
+            panic!("the sync job is claimable")
+        };
+        if job.attempts >= job.max_attempts {
+            store.bury_job(job.id, "test", "Google down").await.unwrap();
+            break;
+        }
+        store
+            .retry_job(job.id, "test", Utc::now(), "Google down")
+            .await
+            .unwrap();
+    }
+    let reconcile = Reconcile::new(s.config.calendar.as_ref().unwrap(), s.shop.clone()).unwrap();
+    reconcile.once(now()).await.unwrap();
+    reconcile.once(now()).await.unwrap();
+    let stop = run_worker(&s);
+    eventually("the event after all", async || {
+        event_of(&s.fake.live_events(FRONTDESK), &a).is_some()
+    })
+    .await;
+    stop.cancel();
+    let revived: Vec<_> = store
+        .jobs(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| {
+            j.dedup_key
+                .as_deref()
+                .is_some_and(|k| k.contains(":revive:"))
+        })
+        .collect();
+    assert_eq!(revived.len(), 1, "revived once, not on every pass");
+}

@@ -9,12 +9,17 @@
 //! `report` (the default) leaves the booking and the event as they are; `restore_event`
 //! enqueues a `calendar.sync` job that puts the event back at the booking's time. The
 //! booking itself is never moved by the reconcile.
+//!
+//! Each pass also gives a second life to `calendar.sync` jobs that ran out of attempts (a
+//! Google outage longer than their retries): one new job per dead one, so no booking's event
+//! is lost to an outage. Jobs buried for a permanent failure (before their last attempt) stay
+//! buried.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use otto_core::records::{Appointment, CALENDAR_SYNC_JOB, Id};
+use otto_core::records::{Appointment, CALENDAR_SYNC_JOB, Id, JobStatus};
 use otto_providers::google::config::DriftPolicy;
 use otto_providers::google::wire::{Event, EventDateTime};
 use otto_providers::google::{
@@ -77,6 +82,7 @@ impl Reconcile {
     /// # Errors
     /// Google or the store failed (the sync token is kept, so nothing is skipped).
     pub async fn once(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Drift>> {
+        self.revive_exhausted_syncs().await?;
         let calendar = self.config.calendar_id.as_str();
         let full_from = now - chrono::Duration::days(1);
         let token = self.lock().clone();
@@ -125,6 +131,33 @@ impl Reconcile {
         }
         *self.lock() = Some(next_sync_token);
         Ok(drifts)
+    }
+
+    /// Enqueues again, once, every `calendar.sync` job that died out of attempts.
+    async fn revive_exhausted_syncs(&self) -> anyhow::Result<()> {
+        let store = self.shop.store();
+        let dead = store.jobs(Some(JobStatus::Dead), 10_000).await?;
+        for job in dead
+            .iter()
+            .filter(|j| j.kind == CALENDAR_SYNC_JOB && j.attempts >= j.max_attempts)
+        {
+            let revived = store
+                .enqueue_job(&NewJob {
+                    kind: CALENDAR_SYNC_JOB.into(),
+                    payload: job.payload.clone(),
+                    dedup_key: Some(format!("{CALENDAR_SYNC_JOB}:revive:{}", job.id)),
+                    max_attempts: otto_store::CALENDAR_SYNC_ATTEMPTS,
+                    run_at: Utc::now(),
+                })
+                .await?;
+            if revived.attempts == 0 && revived.status == JobStatus::Pending {
+                tracing::info!(
+                    appointment = %job.payload,
+                    "calendar sync ran out of attempts; trying again"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The drift `event` shows, if it is Otto's and no longer matches an active booking.
