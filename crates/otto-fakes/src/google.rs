@@ -10,6 +10,10 @@
 //!   [`FakeGoogle::set_expires_in`]); `grant_type=authorization_code` with [`CONSENT_CODE`]
 //!   → the same plus `refresh_token`. Wrong client → 401 `invalid_client`; a wrong or revoked
 //!   ([`FakeGoogle::revoke_refresh_token`]) refresh token → 400 `invalid_grant` (fixtures).
+//!   `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with an RS256 JWT from
+//!   [`SA_EMAIL`] signed with the test key of [`service_account_key_json`], `aud` ending in
+//!   `/token` and at most 3600 s between `iat` and `exp` → a token; anything else → 400
+//!   `invalid_grant` `Invalid JWT Signature.` The last JWT's claims: [`FakeGoogle::last_jwt_claims`].
 //! - Every Calendar route needs `Authorization: Bearer` with a live token from `/token`,
 //!   else 401 (`google-error-401.json`); [`FakeGoogle::expire_access_tokens`] kills them all.
 //! - `POST /calendar/v3/freeBusy`: busy periods of the opaque, not cancelled events of each
@@ -61,6 +65,24 @@ pub const CLIENT_SECRET: &str = "GOCSPX-FakeSecretForTests000000";
 pub const REFRESH_TOKEN: &str = "1//0gFakeRefreshTokenForTestsOnly-abcdefghijklmnop";
 /// The consent code `grant_type=authorization_code` accepts.
 pub const CONSENT_CODE: &str = "4/0AfakeConsentCode";
+/// The service account of the fixtures (`google-sa-jwt-decoded.json`).
+pub const SA_EMAIL: &str = "scheduler@my-project.iam.gserviceaccount.com";
+/// A throwaway RSA key for tests only (PKCS#8 PEM), the fake service account's.
+const SA_TEST_KEY: &str = include_str!("google-sa-test-key.pem");
+
+/// A service-account JSON key file (§1.2) for [`SA_EMAIL`] with the test key.
+pub fn service_account_key_json() -> String {
+    json!({
+        "type": "service_account",
+        "project_id": "my-project",
+        "private_key_id": "0123456789abcdef0123456789abcdef01234567",
+        "private_key": SA_TEST_KEY,
+        "client_email": SA_EMAIL,
+        "token_uri": "https://oauth2.googleapis.com/token",
+    })
+    .to_string()
+}
+
 /// The calendar the fixtures write to.
 pub const FRONTDESK: &str = "frontdesk@example-garage.com";
 
@@ -113,6 +135,7 @@ struct Data {
     min_sync_seq: u64,
     issued: u64,
     expires_in: u64,
+    last_jwt_claims: Option<Value>,
 }
 
 #[derive(Default)]
@@ -223,6 +246,11 @@ impl FakeGoogle {
     /// Every access token issued so far stops working (401).
     pub fn expire_access_tokens(&self) {
         self.inner.data().tokens.clear();
+    }
+
+    /// The claims of the last service-account JWT the token endpoint accepted.
+    pub fn last_jwt_claims(&self) -> Option<Value> {
+        self.inner.data().last_jwt_claims.clone()
     }
 
     /// Every sync token issued so far gets 410 `fullSyncRequired`.
@@ -379,6 +407,23 @@ async fn token(State(inner): State<Arc<Inner>>, body: axum::body::Bytes) -> Resp
         return r;
     }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if get("grant_type") == "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+        let Some(claims) = verify_jwt(get("assertion")) else {
+            return json_response(
+                400,
+                json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}),
+            );
+        };
+        let mut body = fixtures::json("google-sa-jwt-decoded.json")["token_response"].clone();
+        let mut d = inner.data();
+        d.issued += 1;
+        let access = format!("ya29.c.fake-{}", d.issued);
+        d.tokens.insert(access.clone());
+        d.last_jwt_claims = Some(claims);
+        body["access_token"] = json!(access);
+        body["expires_in"] = json!(d.expires_in);
+        return json_response(200, body);
+    }
     if get("client_id") != CLIENT_ID || get("client_secret") != CLIENT_SECRET {
         return fixture(401, "google-oauth-invalid-client.json");
     }
@@ -673,4 +718,37 @@ async fn list(
     page["items"] = Value::Array(items);
     page["nextSyncToken"] = json!(format!("sync-{}", d.seq));
     json_response(200, page)
+}
+
+/// The claims of `jwt` when it is an RS256 JWT from [`SA_EMAIL`] signed with the test key,
+/// for a `/token` audience, living at most 3600 s.
+fn verify_jwt(jwt: &str) -> Option<Value> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = jwt.split('.');
+    let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
+    let der: String = SA_TEST_KEY
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(der).ok()?;
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).ok()?;
+    let public = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        pair.public().as_ref(),
+    );
+    public
+        .verify(
+            format!("{header}.{claims}").as_bytes(),
+            &b64.decode(signature).ok()?,
+        )
+        .ok()?;
+    let header: Value = serde_json::from_slice(&b64.decode(header).ok()?).ok()?;
+    let claims: Value = serde_json::from_slice(&b64.decode(claims).ok()?).ok()?;
+    let lifetime = claims["exp"].as_i64()? - claims["iat"].as_i64()?;
+    let ok = header["alg"] == "RS256"
+        && claims["iss"] == SA_EMAIL
+        && claims["aud"].as_str()?.ends_with("/token")
+        && (1..=3600).contains(&lifetime);
+    ok.then_some(claims)
 }

@@ -325,3 +325,53 @@ async fn busy_time_is_cached_invalidated_and_bounded_by_its_deadline() {
     );
     assert!(e.retryable, "{e}");
 }
+
+#[tokio::test]
+async fn a_service_account_gets_tokens_with_a_signed_jwt() {
+    use otto_providers::google::token::ServiceAccountKey;
+    let fake = FakeGoogle::start().await;
+    fake.add_external_event(FRONTDESK, "Mike off", t(9, 14, 0), t(9, 16, 0));
+    let key: ServiceAccountKey =
+        serde_json::from_str(&google::service_account_key_json()).expect("key file");
+    let tokens =
+        TokenSource::service_account(&fake.token_url(), &key, Some(FRONTDESK.to_owned()), 2000)
+            .expect("a PKCS#8 key");
+    let c =
+        GoogleCalendarClient::new(&fake.api_base_url(), Arc::new(tokens), 2000).expect("client");
+    let window = Interval {
+        start: t(9, 0, 0),
+        end: t(10, 0, 0),
+    };
+    let busy = c
+        .free_busy(&window, &[FRONTDESK.to_owned()])
+        .await
+        .expect("busy");
+    assert_eq!(busy.len(), 1);
+    let claims = fake.last_jwt_claims().expect("a JWT was accepted");
+    assert_eq!(claims["sub"], FRONTDESK);
+    assert_eq!(claims["aud"], fake.token_url());
+    assert!(
+        claims["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("calendar.events")
+    );
+
+    // Another account's name on our key: the signature does not make it so.
+    let mut other = key.clone();
+    other.client_email = "intruder@evil.iam.gserviceaccount.com".into();
+    let tokens = TokenSource::service_account(&fake.token_url(), &other, None, 2000).expect("key");
+    let e = tokens.access_token().await.expect_err("refused");
+    assert!(
+        matches!(&e, ProviderError::Status { code: Some(c), .. } if c == "invalid_grant"),
+        "{e}"
+    );
+
+    let mut broken = key;
+    broken.private_key =
+        SecretString::from("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----");
+    assert!(matches!(
+        TokenSource::service_account(&fake.token_url(), &broken, None, 2000),
+        Err(ProviderError::Config(_))
+    ));
+}

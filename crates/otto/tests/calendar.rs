@@ -623,3 +623,39 @@ async fn a_sync_that_ran_out_of_attempts_is_revived_by_the_reconcile() {
         .collect();
     assert_eq!(revived.len(), 1, "revived once, not on every pass");
 }
+
+#[tokio::test]
+async fn a_service_account_key_file_works_instead_of_the_owners_consent() {
+    let fake = FakeGoogle::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("sa.json");
+    std::fs::write(&key, google::service_account_key_json()).unwrap();
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    config.calendar = Some(GoogleCalendarConfig {
+        client_id: String::new(),
+        client_secret: None,
+        refresh_token: None,
+        service_account_key_file: Some(key),
+        service_account_subject: Some(FRONTDESK.into()),
+        ..calendar_config(&fake)
+    });
+    config.validate().unwrap();
+    let shop = otto::commands::open_shop(&config).await.unwrap();
+    let s = Setup {
+        fake,
+        shop,
+        config,
+        _dir: dir,
+    };
+    let stop = run_worker(&s);
+    let a = book(&s, "555-555-0108", utc(2027, 3, 18, 14, 0)).await;
+    eventually("the event", async || {
+        event_of(&s.fake.live_events(FRONTDESK), &a).is_some()
+    })
+    .await;
+    stop.cancel();
+    assert_eq!(s.fake.last_jwt_claims().unwrap()["sub"], FRONTDESK);
+}

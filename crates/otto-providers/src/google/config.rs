@@ -36,15 +36,22 @@ pub enum DriftPolicy {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GoogleCalendarConfig {
-    /// OAuth client id (`….apps.googleusercontent.com`); required.
+    /// OAuth client id (`….apps.googleusercontent.com`); required unless
+    /// `service_account_key_file` is set.
     pub client_id: String,
-    /// OAuth client secret (`GOCSPX-…`); required.
+    /// OAuth client secret (`GOCSPX-…`); required with `client_id`.
     #[serde(serialize_with = "otto_core::privacy::serialize_redacted_option")]
     pub client_secret: Option<SecretString>,
     /// The owner's refresh token (`1//…`, printed by `otto calendar connect`); required by
     /// everything but `otto calendar connect`.
     #[serde(serialize_with = "otto_core::privacy::serialize_redacted_option")]
     pub refresh_token: Option<SecretString>,
+    /// The alternative to the owner's consent: a service account's JSON key file (§1.2). The
+    /// calendars must be shared with the account, or `service_account_subject` set with
+    /// domain-wide delegation.
+    pub service_account_key_file: Option<std::path::PathBuf>,
+    /// The Google Workspace user the service account acts as (the JWT's `sub`).
+    pub service_account_subject: Option<String>,
     /// The calendar appointments are written to (default `primary`).
     pub calendar_id: String,
     /// The calendars whose busy time closes the shop or a bay (default: `calendar_id` only).
@@ -78,6 +85,8 @@ impl Default for GoogleCalendarConfig {
             client_id: String::new(),
             client_secret: None,
             refresh_token: None,
+            service_account_key_file: None,
+            service_account_subject: None,
             calendar_id: "primary".into(),
             busy_calendars: Vec::new(),
             busy_takes: BusyEffect::CloseShop,
@@ -110,11 +119,10 @@ impl GoogleCalendarConfig {
     /// [`ProviderError::Config`] naming the first bad key.
     pub fn validate(&self) -> Result<(), ProviderError> {
         let bad = |m: &str| Err(ProviderError::Config(format!("calendar.{m}")));
-        if self.client_id.trim().is_empty() {
-            return bad("client_id is required");
-        }
-        if self.client_secret.is_none() {
-            return bad("client_secret is required");
+        if self.service_account_key_file.is_none()
+            && (self.client_id.trim().is_empty() || self.client_secret.is_none())
+        {
+            return bad("client_id and client_secret (or service_account_key_file) are required");
         }
         let id_ok = |id: &str| {
             !id.trim().is_empty() && id.len() <= 1024 && !id.chars().any(char::is_control)

@@ -1,5 +1,7 @@
 //! [`TokenSource`]: OAuth 2.0 access tokens for the Calendar API from the refresh-token grant
-//! (`google-calendar.md` §1.1), and the consent-code exchange `otto calendar connect` uses.
+//! (`google-calendar.md` §1.1) or, as the alternative, the service-account JWT bearer grant
+//! (§1.2, RFC 7523: an RS256 JWT signed with the key file's private key, via `ring`), and the
+//! consent-code exchange `otto calendar connect` uses.
 //!
 //! The access token is cached until 60 s before its `expires_in`; [`TokenSource::invalidate`]
 //! drops it after a 401 so the next call refreshes once. `invalid_grant` (the refresh token was
@@ -35,6 +37,35 @@ pub enum AuthState {
     Failing(String),
 }
 
+/// How a [`TokenSource`] asks for access tokens.
+enum Grant {
+    /// `grant_type=refresh_token` with the owner's consent (§1.1).
+    RefreshToken {
+        client_id: String,
+        client_secret: SecretString,
+        refresh_token: SecretString,
+    },
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (§1.2).
+    ServiceAccount {
+        client_email: String,
+        key_id: Option<String>,
+        key: Box<ring::signature::RsaKeyPair>,
+        subject: Option<String>,
+    },
+}
+
+/// The fields Otto uses of a service account's JSON key file (§1.2); others are ignored.
+#[derive(Clone, serde::Deserialize)]
+pub struct ServiceAccountKey {
+    /// `…@….iam.gserviceaccount.com`, the JWT's `iss`.
+    pub client_email: String,
+    /// PEM, PKCS#8 RSA (`-----BEGIN PRIVATE KEY-----`).
+    pub private_key: SecretString,
+    /// The JWT header's `kid`.
+    #[serde(default)]
+    pub private_key_id: Option<String>,
+}
+
 struct Cached {
     token: SecretString,
     refresh_at: Instant,
@@ -44,9 +75,7 @@ struct Cached {
 pub struct TokenSource {
     http: reqwest::Client,
     token_url: String,
-    client_id: String,
-    client_secret: SecretString,
-    refresh_token: SecretString,
+    grant: Grant,
     timeout_ms: u64,
     cached: tokio::sync::Mutex<Option<Cached>>,
     state: Mutex<(AuthState, Option<Instant>)>,
@@ -56,7 +85,6 @@ impl std::fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSource")
             .field("token_url", &self.token_url)
-            .field("client_id", &self.client_id)
             .finish_non_exhaustive()
     }
 }
@@ -74,12 +102,53 @@ impl TokenSource {
         refresh_token: SecretString,
         timeout_ms: u64,
     ) -> Result<Self, ProviderError> {
+        Self::with_grant(
+            token_url,
+            Grant::RefreshToken {
+                client_id: client_id.trim().to_owned(),
+                client_secret,
+                refresh_token,
+            },
+            timeout_ms,
+        )
+    }
+
+    /// A source for service account `key` (acting as `subject` with domain-wide delegation,
+    /// or as itself on calendars shared with it), asking `token_url`.
+    ///
+    /// # Errors
+    /// [`ProviderError::Config`] when the private key is not a PEM PKCS#8 RSA key.
+    pub fn service_account(
+        token_url: &str,
+        key: &ServiceAccountKey,
+        subject: Option<String>,
+        timeout_ms: u64,
+    ) -> Result<Self, ProviderError> {
+        let der = pem_der(key.private_key.expose_secret()).ok_or_else(|| {
+            ProviderError::Config("google: the service account's private_key is not PEM".into())
+        })?;
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).map_err(|e| {
+            ProviderError::Config(format!(
+                "google: the service account's private_key is not a PKCS#8 RSA key: {e}"
+            ))
+        })?;
+        Self::with_grant(
+            token_url,
+            Grant::ServiceAccount {
+                client_email: key.client_email.trim().to_owned(),
+                key_id: key.private_key_id.clone(),
+                key: Box::new(pair),
+                subject,
+            },
+            timeout_ms,
+        )
+    }
+
+    fn with_grant(token_url: &str, grant: Grant, timeout_ms: u64) -> Result<Self, ProviderError> {
         Ok(Self {
             http: http_client(timeout_ms)?,
             token_url: token_url.trim().to_owned(),
-            client_id: client_id.trim().to_owned(),
-            client_secret,
-            refresh_token,
+            grant,
             timeout_ms,
             cached: tokio::sync::Mutex::new(None),
             state: Mutex::new((AuthState::Unknown, None)),
@@ -107,12 +176,26 @@ impl TokenSource {
         {
             return Err(invalid_grant(reason));
         }
-        let form = [
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.expose_secret()),
-            ("refresh_token", self.refresh_token.expose_secret()),
-            ("grant_type", "refresh_token"),
-        ];
+        let assertion;
+        let form: Vec<(&str, &str)> = match &self.grant {
+            Grant::RefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+            } => vec![
+                ("client_id", client_id.as_str()),
+                ("client_secret", client_secret.expose_secret()),
+                ("refresh_token", refresh_token.expose_secret()),
+                ("grant_type", "refresh_token"),
+            ],
+            Grant::ServiceAccount { .. } => {
+                assertion = self.assertion()?;
+                vec![
+                    ("grant_type", JWT_BEARER),
+                    ("assertion", assertion.as_str()),
+                ]
+            }
+        };
         let answer = match self.post_form(&form).await {
             Ok(a) => a,
             Err(e) => {
@@ -128,6 +211,51 @@ impl TokenSource {
         });
         *self.lock_state() = (AuthState::Authorised, None);
         Ok(token)
+    }
+
+    /// The signed JWT of the service-account grant (§1.2): RS256, `iss` the account, `scope`
+    /// [`SCOPES`], `aud` the token URL, valid for 3600 s from now, `sub` when delegating.
+    fn assertion(&self) -> Result<String, ProviderError> {
+        use base64::Engine as _;
+        let Grant::ServiceAccount {
+            client_email,
+            key_id,
+            key,
+            subject,
+        } = &self.grant
+        else {
+            return Err(ProviderError::Config("not a service account".into()));
+        };
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+        if let Some(kid) = key_id {
+            header["kid"] = serde_json::json!(kid);
+        }
+        let iat = chrono::Utc::now().timestamp();
+        let mut claims = serde_json::json!({
+            "iss": client_email,
+            "scope": SCOPES,
+            "aud": self.token_url,
+            "iat": iat,
+            "exp": iat + 3600,
+        });
+        if let Some(sub) = subject {
+            claims["sub"] = serde_json::json!(sub);
+        }
+        let signing_input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let mut signature = vec![0; key.public().modulus_len()];
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            signing_input.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| ProviderError::Config("google: signing the JWT failed".into()))?;
+        Ok(format!("{signing_input}.{}", b64(&signature)))
     }
 
     /// Drops the cached access token (Google answered 401), so the next call refreshes.
@@ -258,6 +386,22 @@ pub fn consent_url(auth_url: &str, client_id: &str, redirect_uri: &str) -> Strin
         .append_pair("prompt", "consent")
         .finish();
     format!("{}?{query}", auth_url.trim())
+}
+
+/// The `grant_type` of the service-account grant (RFC 7523).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The DER bytes of the first PEM block in `pem` (`-----BEGIN …-----` … `-----END …-----`).
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
 /// The scopes Otto asks for: events read/write, and read access for freeBusy (§1.2).

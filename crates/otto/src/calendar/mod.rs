@@ -19,6 +19,7 @@ pub mod sync;
 use std::sync::Arc;
 
 use anyhow::Context;
+use otto_providers::google::token::ServiceAccountKey;
 use otto_providers::google::{GoogleBusy, GoogleCalendarClient, GoogleCalendarConfig, TokenSource};
 use otto_shop::Shop;
 use secrecy::SecretString;
@@ -28,6 +29,34 @@ use secrecy::SecretString;
 /// # Errors
 /// Missing credentials (`validate` was not run) or an HTTP client that cannot be built.
 pub fn client(config: &GoogleCalendarConfig) -> anyhow::Result<GoogleCalendarClient> {
+    let tokens = match &config.service_account_key_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read calendar.service_account_key_file {}",
+                    path.display()
+                )
+            })?;
+            let key: ServiceAccountKey = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a service account key file", path.display()))?;
+            TokenSource::service_account(
+                &config.token_url,
+                &key,
+                config.service_account_subject.clone(),
+                config.request_timeout_ms,
+            )?
+        }
+        None => refresh_tokens(config)?,
+    };
+    Ok(GoogleCalendarClient::new(
+        &config.api_base_url,
+        Arc::new(tokens),
+        config.request_timeout_ms,
+    )?)
+}
+
+/// The refresh-token source of `config` (the owner's consent).
+fn refresh_tokens(config: &GoogleCalendarConfig) -> anyhow::Result<TokenSource> {
     let secret = config
         .client_secret
         .clone()
@@ -36,16 +65,11 @@ pub fn client(config: &GoogleCalendarConfig) -> anyhow::Result<GoogleCalendarCli
         .refresh_token
         .clone()
         .context("calendar.refresh_token is required (run `otto calendar connect`)")?;
-    let tokens = TokenSource::new(
+    Ok(TokenSource::new(
         &config.token_url,
         &config.client_id,
         secret,
         refresh,
-        config.request_timeout_ms,
-    )?;
-    Ok(GoogleCalendarClient::new(
-        &config.api_base_url,
-        Arc::new(tokens),
         config.request_timeout_ms,
     )?)
 }
