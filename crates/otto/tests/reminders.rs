@@ -292,6 +292,29 @@ async fn a_booking_is_confirmed_then_reminded_once_at_the_right_local_time() {
     rig.reminders.sweep(rig.clock.now()).await.unwrap();
     rig.run_due().await;
     assert_eq!(rig.messages_to(phone).len(), 2, "never sent twice");
+
+    // Staff see both on the dashboard: the reminders page and the appointment's page.
+    common::staff::add_staff(
+        rig.store().as_ref(),
+        "sam",
+        otto_core::records::StaffRole::Staff,
+    )
+    .await;
+    let staff = common::staff::Session::sign_in(&rig.app.url(), "sam").await;
+    let (status, page) = staff.get("/reminders?status=delivered").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("id=\"reminder-{}\"", reminder.id)),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("id=\"reminder-{}\"", confirmation.id)),
+        "{page}"
+    );
+    let (_, page) = staff.get(&format!("/appointments/{}", a.id)).await;
+    assert!(page.contains("confirmation by sms"), "{page}");
+    assert!(page.contains("reminder by sms"), "{page}");
+    assert!(page.contains(">delivered<"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
