@@ -388,14 +388,30 @@ async fn post_webhook(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    post_signed(&url, &config.auth_token, &params, config.connect_timeout).await
+}
+
+/// POSTs `params` as a form to `url`, signed with `auth_token` as Twilio signs webhooks (§b)
+/// and with a fresh `I-Twilio-Idempotency-Token`, and reads the TwiML answer (the simulator's
+/// calls and [`crate::messaging::send_inbound`]'s texts).
+///
+/// # Errors
+/// [`TwilioError::Sim`] when the request fails or takes longer than `timeout`, or the answer
+/// is not 2xx, larger than [`MAX_TWIML_BYTES`] or not TwiML.
+pub(crate) async fn post_signed(
+    url: &str,
+    auth_token: &SecretString,
+    params: &[(String, String)],
+    timeout: Duration,
+) -> Result<twiml::Response, TwilioError> {
     let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&params)
+        .extend_pairs(params)
         .finish();
     let response = http_client()?
-        .post(&url)
-        .timeout(config.connect_timeout)
+        .post(url)
+        .timeout(timeout)
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .header(SIGNATURE_HEADER, sign(&config.auth_token, &url, &params))
+        .header(SIGNATURE_HEADER, sign(auth_token, url, params))
         .header(
             "I-Twilio-Idempotency-Token",
             uuid::Uuid::new_v4().to_string(),

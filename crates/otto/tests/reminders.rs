@@ -25,7 +25,6 @@ use otto_fakes::twilio::{CallOutcome, MessageOutcome};
 use otto_jobs::{JobError, JobHandler};
 use otto_shop::{BookingRequest, Clock};
 use otto_store::{ReminderQuery, Store};
-use otto_twilio::rest::{RestClient, TwilioConfig};
 use secrecy::SecretString;
 
 use common::{AUTH_TOKEN, TestApp, spawn_app};
@@ -57,14 +56,7 @@ struct Rig {
 async fn rig(settings: ReminderSettings) -> Rig {
     let app = spawn_app(|_| {}).await;
     let clock = Arc::new(TestClock(Mutex::new(Utc::now())));
-    let twilio = RestClient::new(&TwilioConfig {
-        account_sid: app.account_sid.clone(),
-        auth_token: SecretString::from(AUTH_TOKEN),
-        api_base_url: app.twilio.base_url(),
-        timeout_ms: 5_000,
-        from_number: app.shop.config().phone.clone(),
-    })
-    .unwrap();
+    let twilio = common::twilio_client(&app);
     let reminders = Reminders::new(
         app.shop.clone(),
         Some(twilio),
@@ -160,18 +152,25 @@ impl Rig {
         );
     }
 
-    /// A new customer with a Civic, and an oil change booked for them at 10:00 or later on
-    /// a day at least `days` ahead (as the dashboard books).
+    /// A new customer with a Civic, and an oil change booked for them (see [`Rig::book_for`]).
     async fn book(&self, phone: &str, days: i64) -> (otto_core::records::Customer, Appointment) {
         let store = self.store();
         let c = store
             .create_customer(&otto_store::testing::customer("Casey Rivera", phone))
             .await
             .unwrap();
-        let v = store
+        store
             .add_vehicle(&otto_store::testing::civic(c.id, None))
             .await
             .unwrap();
+        let a = self.book_for(&c, days).await;
+        (c, a)
+    }
+
+    /// An oil change for `c` (with their first vehicle) at 10:00 or later on a day at least
+    /// `days` ahead, booked as the dashboard books.
+    async fn book_for(&self, c: &otto_core::records::Customer, days: i64) -> Appointment {
+        let vehicle = self.store().vehicles_of(c.id).await.unwrap()[0].id;
         let tz = self.app.shop.config().time_zone;
         let now = Utc::now();
         let first = now.with_timezone(&tz).date_naive() + chrono::Duration::days(days);
@@ -187,13 +186,12 @@ impl Rig {
                 s.start.with_timezone(&tz).time() >= NaiveTime::from_hms_opt(10, 0, 0).unwrap()
             })
             .expect("a free oil change at 10:00 or later");
-        let a = self
-            .app
+        self.app
             .shop
             .book(
                 BookingRequest {
                     customer_id: c.id,
-                    vehicle_id: Some(v.id),
+                    vehicle_id: Some(vehicle),
                     service_id: "oil_change".into(),
                     start: slot.start,
                     source: BookingSource::Dashboard,
@@ -202,8 +200,7 @@ impl Rig {
                 now,
             )
             .await
-            .unwrap();
-        (c, a)
+            .unwrap()
     }
 
     /// Texts Otto as `from` through the signed SMS webhook; Otto's answers.
@@ -483,44 +480,7 @@ async fn texts_confirm_reschedule_and_cancel_and_stop_is_honoured() {
         rig.text(phone, "C").await.is_empty(),
         "no answer after STOP"
     );
-    let (_, b) = {
-        let v = store.vehicles_of(c.id).await.unwrap();
-        let tz = rig.app.shop.config().time_zone;
-        let first = Utc::now().with_timezone(&tz).date_naive() + chrono::Duration::days(3);
-        let slot = rig
-            .app
-            .shop
-            .free_slots(
-                "oil_change",
-                first,
-                first + chrono::Duration::days(7),
-                Utc::now(),
-            )
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|s| {
-                s.start.with_timezone(&tz).time() >= NaiveTime::from_hms_opt(10, 0, 0).unwrap()
-            })
-            .unwrap();
-        let b = rig
-            .app
-            .shop
-            .book(
-                BookingRequest {
-                    customer_id: c.id,
-                    vehicle_id: Some(v[0].id),
-                    service_id: "oil_change".into(),
-                    start: slot.start,
-                    source: BookingSource::Dashboard,
-                    notes: None,
-                },
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-        ((), b)
-    };
+    let b = rig.book_for(&c, 3).await;
     let day = rig.local(Utc::now()).date() + chrono::Duration::days(1);
     rig.clock.set(rig.at_local(day, 10, 0));
     rig.run_due().await;

@@ -23,11 +23,9 @@ use otto_core::records::{
 use otto_jobs::{Registry, Worker, WorkerConfig};
 use otto_shop::{Shop, SystemClock};
 use otto_store::{ImportedAppointment, NewAppointment, NewReminder, Store};
-use otto_twilio::rest::{RestClient, TwilioConfig};
-use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use common::{AUTH_TOKEN, TestApp, spawn_app};
+use common::{TestApp, spawn_app};
 
 /// No quiet hours (the test runs at any hour) and a short wait for interrupted sends.
 fn settings() -> ReminderSettings {
@@ -43,14 +41,7 @@ fn settings() -> ReminderSettings {
 async fn worker(app: &TestApp, url: &str, name: &str, lease_ms: u64) -> Worker {
     let store = otto_store::connect(url).await.unwrap();
     let shop = Shop::new(store.clone(), Arc::new(app.shop.config().clone()));
-    let twilio = RestClient::new(&TwilioConfig {
-        account_sid: app.account_sid.clone(),
-        auth_token: SecretString::from(AUTH_TOKEN),
-        api_base_url: app.twilio.base_url(),
-        timeout_ms: 5_000,
-        from_number: app.shop.config().phone.clone(),
-    })
-    .unwrap();
+    let twilio = common::twilio_client(app);
     let reminders = Reminders::new(
         shop,
         Some(twilio),
