@@ -78,16 +78,17 @@ impl CallerContext {
     /// A context for a conversation with `caller` (caller ID from the channel; `None` when
     /// withheld: such a caller can ask questions and leave a message but not book).
     /// `source` is stored on bookings ([`BookingSource::Phone`] for calls, `Text` for chat).
+    /// `shop` is the one the channel runs on, with its calendar when one is configured, so
+    /// what a caller is offered and booked follows the same rules as everywhere else.
     pub fn new(
-        shop: Arc<ShopConfig>,
-        store: Arc<dyn Store>,
+        shop: Shop,
         clock: Arc<dyn Clock>,
         recalls: Option<Arc<dyn RecallLookup>>,
         caller: Option<PhoneNumber>,
         source: BookingSource,
     ) -> Self {
         Self {
-            shop: Shop::new(store, shop),
+            shop,
             clock,
             recalls,
             caller,

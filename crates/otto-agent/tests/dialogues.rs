@@ -152,8 +152,7 @@ impl World {
 
     fn ctx(&self, caller: Option<&str>, now: DateTime<Utc>) -> CallerContext {
         CallerContext::new(
-            self.shop.clone(),
-            self.store.clone(),
+            otto_shop::Shop::new(self.store.clone(), self.shop.clone()),
             Arc::new(FixedClock(now)),
             Some(Arc::new(FakeRecalls)),
             caller.map(|c| PhoneNumber::parse(c).unwrap()),

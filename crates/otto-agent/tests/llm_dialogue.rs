@@ -93,8 +93,7 @@ impl World {
 
     async fn conversation(&self, settings: LlmSettings, config: OpenAiConfig) -> Conversation {
         let ctx = CallerContext::new(
-            Arc::new(ShopConfig::default()),
-            self.store.clone(),
+            otto_shop::Shop::new(self.store.clone(), Arc::new(ShopConfig::default())),
             Arc::new(FixedClock(monday_9am())),
             None,
             Some(PhoneNumber::parse(KNOWN).expect("test phone")),

@@ -19,7 +19,19 @@ pub struct CalendarError {
     pub retryable: bool,
 }
 
-/// A source of busy time that closes the shop (every bay) while it lasts.
+/// What a busy block of the shop's calendar takes from the shop while it lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusyEffect {
+    /// The shop is closed: no bay can be booked (the default).
+    #[default]
+    CloseShop,
+    /// One bay is taken per overlapping busy block (a technician off, a loaner booked).
+    OneBay,
+}
+
+/// A source of busy time (what it takes from the shop is a [`BusyEffect`], chosen where the
+/// shop is built).
 #[async_trait]
 pub trait Calendar: Send + Sync + std::fmt::Debug {
     /// The busy blocks overlapping `window` (UTC, half-open `[start, end)`), in any order;
@@ -29,4 +41,11 @@ pub trait Calendar: Send + Sync + std::fmt::Debug {
     /// [`CalendarError`] when the calendar cannot be read in time; callers then fall back to
     /// the shop's own records.
     async fn busy(&self, window: &Interval) -> Result<Vec<Interval>, CalendarError>;
+
+    /// A problem only an operator can fix, in a word or two for `/ready` (e.g.
+    /// `"reauthorise"` when the calendar's authorisation was revoked); `None` when there is
+    /// none (passing outages are not reported here).
+    fn health(&self) -> Option<String> {
+        None
+    }
 }

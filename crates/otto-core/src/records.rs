@@ -280,6 +280,10 @@ pub enum ReminderStatus {
 /// The job kind that sends a reminder (`otto-jobs`); its payload is the reminder id.
 pub const REMINDER_JOB: &str = "reminder.send";
 
+/// The job kind that mirrors an appointment into the shop's calendar (create, move or delete
+/// its event, `otto-jobs`); its payload is the appointment id.
+pub const CALENDAR_SYNC_JOB: &str = "calendar.sync";
+
 /// A confirmation or reminder for one appointment at one start time. A moved appointment gets
 /// new rows for its new start; each row is sent at most once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,8 @@
 //!   (`shared/protocols/nhtsa.md`), cached in-process.
 //! - [`deepgram`]: Deepgram live STT (`/v1/listen`) and TTS (`/v1/speak`, WebSocket with REST
 //!   fallback) behind the `otto-speech` interfaces (`shared/protocols/deepgram.md`).
+//! - [`google`]: Google Calendar: OAuth tokens, freeBusy, events insert/patch/delete/list
+//!   (`shared/protocols/google-calendar.md`), and the shop's busy-time source.
 //! - [`error`]: [`ProviderError`], the one error type of this layer, with
 //!   [`ProviderError::retryable`].
 //!
@@ -14,6 +16,7 @@
 
 pub mod deepgram;
 pub mod error;
+pub mod google;
 pub mod nhtsa;
 pub mod openai;
 

@@ -8,15 +8,17 @@
 //! booking ([`otto_core::scheduling::bays`]), so an offered slot can be booked unless someone
 //! takes it first.
 //!
-//! The shop's calendar ([`Calendar`], when one is attached with [`Shop::with_calendar`]) closes
-//! the shop while it is busy: busy blocks are neither offered nor booked. When the calendar
-//! cannot answer, slots and bookings follow the shop's own records and the failure is logged:
-//! a caller never hears about it.
+//! The shop's calendar ([`Calendar`], when one is attached with [`Shop::with_calendar`]) takes
+//! time from the shop while it is busy, as its [`BusyEffect`] says: `CloseShop` closes every
+//! bay (busy blocks are neither offered nor booked), `OneBay` takes one bay per overlapping
+//! busy block (like an appointment with no bay number). When the calendar cannot answer,
+//! slots and bookings follow the shop's own records and the failure is logged: a caller never
+//! hears about it.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use otto_core::calendar::Calendar;
+use otto_core::calendar::{BusyEffect, Calendar};
 use otto_core::records::{Appointment, AppointmentStatus, BookingSource, Id};
 use otto_core::scheduling::{self, Interval, Slot, SlotError, SlotQuery};
 use otto_core::shop::{ServiceDef, ShopConfig};
@@ -80,7 +82,7 @@ pub struct BookingRequest {
 pub struct Shop {
     store: Arc<dyn Store>,
     config: Arc<ShopConfig>,
-    calendar: Option<Arc<dyn Calendar>>,
+    calendar: Option<(Arc<dyn Calendar>, BusyEffect)>,
 }
 
 impl Shop {
@@ -93,10 +95,15 @@ impl Shop {
         }
     }
 
-    /// The same shop with `calendar`'s busy blocks closing it.
-    pub fn with_calendar(mut self, calendar: Arc<dyn Calendar>) -> Self {
-        self.calendar = Some(calendar);
+    /// The same shop with `calendar`'s busy blocks taking what `effect` says.
+    pub fn with_calendar(mut self, calendar: Arc<dyn Calendar>, effect: BusyEffect) -> Self {
+        self.calendar = Some((calendar, effect));
         self
+    }
+
+    /// What an operator must fix about the shop's calendar ([`Calendar::health`]), if any.
+    pub fn calendar_health(&self) -> Option<String> {
+        self.calendar.as_ref().and_then(|(c, _)| c.health())
     }
 
     /// The shop's configuration.
@@ -144,14 +151,19 @@ impl Shop {
             .store
             .active_appointments_between(window.start, window.end)
             .await?;
-        let intervals: Vec<Interval> = booked
+        let mut intervals: Vec<Interval> = booked
             .iter()
             .map(|a| Interval {
                 start: a.start,
                 end: a.end,
             })
             .collect();
-        let closed = self.closed_intervals(&window).await;
+        let (busy, effect) = self.calendar_busy(&window).await;
+        let (closed, bay_blocks) = match effect {
+            BusyEffect::CloseShop => (busy, Vec::new()),
+            BusyEffect::OneBay => (Vec::new(), busy),
+        };
+        intervals.extend(bay_blocks.iter().copied());
         let slots = scheduling::free_slots(&SlotQuery {
             shop: &self.config,
             service,
@@ -164,9 +176,15 @@ impl Shop {
         Ok(slots
             .into_iter()
             .filter_map(|mut s| {
-                s.free_bays =
-                    s.free_bays
-                        .min(free_bays_during(&booked, s.start, s.end, self.config.bays));
+                let job = Interval {
+                    start: s.start,
+                    end: s.end,
+                };
+                let taken = scheduling::peak_overlap(&bay_blocks, &job);
+                let bays = self.config.bays.saturating_sub(taken);
+                s.free_bays = s
+                    .free_bays
+                    .min(free_bays_during(&booked, s.start, s.end, bays));
                 (s.free_bays > 0).then_some(s)
             })
             .collect())
@@ -193,7 +211,7 @@ impl Shop {
                 _ => return Err(BookingError::NotFound("vehicle")),
             }
         }
-        let job = self.bookable(service, req.start, now).await?;
+        let (job, bays) = self.bookable(service, req.start, now).await?;
         let new = NewAppointment {
             customer_id: req.customer_id,
             vehicle_id: req.vehicle_id,
@@ -203,7 +221,7 @@ impl Shop {
             source: req.source,
             notes: req.notes,
         };
-        Ok(self.store.book(&new, self.config.bays).await?)
+        Ok(self.store.book(&new, bays).await?)
     }
 
     /// Moves `acting_customer`'s active, not yet started appointment to `new_start` (same
@@ -224,10 +242,10 @@ impl Shop {
             .own_changeable(acting_customer, appointment_id, now)
             .await?;
         let service = self.service(&current.service)?;
-        let job = self.bookable(service, new_start, now).await?;
+        let (job, bays) = self.bookable(service, new_start, now).await?;
         Ok(self
             .store
-            .reschedule(appointment_id, job.start, job.end, self.config.bays)
+            .reschedule(appointment_id, job.start, job.end, bays)
             .await?)
     }
 
@@ -290,38 +308,41 @@ impl Shop {
         Ok(list)
     }
 
-    /// Busy blocks of the shop's calendar overlapping `window`, which take every bay; none
+    /// Busy blocks of the shop's calendar overlapping `window`, with what they take; none
     /// without a calendar, or when the calendar cannot answer (logged).
-    async fn closed_intervals(&self, window: &Interval) -> Vec<Interval> {
-        let Some(calendar) = &self.calendar else {
-            return Vec::new();
+    async fn calendar_busy(&self, window: &Interval) -> (Vec<Interval>, BusyEffect) {
+        let Some((calendar, effect)) = &self.calendar else {
+            return (Vec::new(), BusyEffect::CloseShop);
         };
         match calendar.busy(window).await {
-            Ok(busy) => busy,
+            Ok(busy) => (busy, *effect),
             Err(e) => {
                 warn!(error = %e, "calendar unavailable: slots follow the shop's own records");
-                Vec::new()
+                (Vec::new(), *effect)
             }
         }
     }
 
-    /// Checks the shop rules and the calendar's busy blocks for `service` at `start`.
+    /// Checks the shop rules and the calendar's busy blocks for `service` at `start`: the
+    /// job's interval and the bays the store may use for it (`bays` less those the calendar
+    /// takes at its busiest instant).
     async fn bookable(
         &self,
         service: &ServiceDef,
         start: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<Interval, BookingError> {
+    ) -> Result<(Interval, u32), BookingError> {
         let job = scheduling::check_bookable(&self.config, service, start, now)?;
-        if self
-            .closed_intervals(&job)
-            .await
-            .iter()
-            .any(|c| c.overlaps(&job))
-        {
-            return Err(BookingError::SlotTaken);
+        let (busy, effect) = self.calendar_busy(&job).await;
+        let taken = match effect {
+            BusyEffect::CloseShop if busy.iter().any(|c| c.overlaps(&job)) => self.config.bays,
+            BusyEffect::CloseShop => 0,
+            BusyEffect::OneBay => scheduling::peak_overlap(&busy, &job),
+        };
+        match self.config.bays.saturating_sub(taken) {
+            0 => Err(BookingError::SlotTaken),
+            bays => Ok((job, bays)),
         }
-        Ok(job)
     }
 
     /// The appointment, if it is `customer`'s, active and not yet started.

@@ -145,3 +145,21 @@ pub struct NewMessage {
     pub body: String,
     pub created_at: DateTime<Utc>,
 }
+
+/// Attempts a `calendar.sync` job gets before the worker buries it: with the default backoff
+/// (5 s doubling to 10 min) about 7 hours of a Google outage; the reconcile enqueues again
+/// what is still out of sync after that.
+pub const CALENDAR_SYNC_ATTEMPTS: u32 = 48;
+
+/// The dedup key of the `calendar.sync` job for `appointment` as it now is: one job per
+/// change (status, start, last update in ms).
+pub fn calendar_sync_key(appointment: &otto_core::records::Appointment) -> String {
+    format!(
+        "{}:{}:{}:{}:{}",
+        otto_core::records::CALENDAR_SYNC_JOB,
+        appointment.id,
+        appointment.status.as_str(),
+        appointment.start.timestamp_millis(),
+        appointment.updated_at.timestamp_millis()
+    )
+}

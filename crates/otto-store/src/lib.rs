@@ -23,6 +23,7 @@ pub mod error;
 pub mod inputs;
 pub mod postgres;
 pub mod reminders;
+mod sql_calendar;
 mod sql_reminders;
 mod sql_staff;
 mod sql_store;
@@ -34,8 +35,8 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use inputs::{
-    CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
-    NewMessage, NewServiceRecord, NewToolAction, NewTurn,
+    CALENDAR_SYNC_ATTEMPTS, CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment,
+    NewCall, NewJob, NewMessage, NewServiceRecord, NewToolAction, NewTurn, calendar_sync_key,
 };
 pub use reminders::{
     NewReminder, REMINDER_JOB_ATTEMPTS, ReminderChange, ReminderQuery, ReminderStore,

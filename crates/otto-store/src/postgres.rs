@@ -22,6 +22,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Whether bookings, moves and cancellations enqueue a calendar sync job
+    /// ([`crate::Store::set_calendar_outbox`]); shared by clones.
+    calendar_outbox: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PgStore {
@@ -36,7 +39,10 @@ impl PgStore {
             .acquire_timeout(TIMEOUT)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            calendar_outbox: Default::default(),
+        })
     }
 
     /// PostgreSQL is backed up with its own tools.
@@ -78,4 +84,5 @@ impl PgStore {
 
 crate::sql_store::impl_sql_store!(PgStore, sqlx::Postgres);
 crate::sql_staff::impl_staff_store!(PgStore, sqlx::Postgres);
+crate::sql_calendar::impl_calendar_outbox!(PgStore, sqlx::Postgres);
 crate::sql_reminders::impl_reminder_store!(PgStore, sqlx::Postgres);

@@ -390,6 +390,11 @@ macro_rules! impl_sql_store {
                 Self::backend_name()
             }
 
+            fn set_calendar_outbox(&self, on: bool) {
+                self.calendar_outbox
+                    .store(on, std::sync::atomic::Ordering::SeqCst);
+            }
+
             async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
                 if path.exists() {
                     return Err(StoreError::Rejected(format!(
@@ -616,6 +621,9 @@ macro_rules! impl_sql_store {
                 let appointment = appointment_row(&row)?;
                 let confirm = reminders_sql::confirmation(appointment.id, appointment.start);
                 reminders_sql::add_reminder(&mut tx, &confirm, now).await?;
+                if self.calendar_outbox() {
+                    calendar_sql::enqueue_sync(&mut tx, &appointment, now).await?;
+                }
                 tx.commit().await?;
                 Ok(appointment)
             }
@@ -662,6 +670,9 @@ macro_rules! impl_sql_store {
                 reminders_sql::cancel_pending(&mut tx, id, Some(appointment.start), now).await?;
                 let confirm = reminders_sql::confirmation(id, appointment.start);
                 reminders_sql::add_reminder(&mut tx, &confirm, now).await?;
+                if self.calendar_outbox() {
+                    calendar_sql::enqueue_sync(&mut tx, &appointment, now).await?;
+                }
                 tx.commit().await?;
                 Ok(appointment)
             }
@@ -684,12 +695,18 @@ macro_rules! impl_sql_store {
                 .bind(DbTime(now_ms()))
                 .fetch_optional(&mut *tx)
                 .await?;
-                if row.is_some() && !status.is_active() {
+                let changed = row.as_ref().map(appointment_row).transpose()?;
+                if changed.is_some() && !status.is_active() {
                     reminders_sql::cancel_pending(&mut tx, id, None, now_ms()).await?;
                 }
+                if let Some(a) = changed.as_ref().filter(|_| {
+                    status == AppointmentStatus::Cancelled && self.calendar_outbox()
+                }) {
+                    calendar_sql::enqueue_sync(&mut tx, a, now_ms()).await?;
+                }
                 tx.commit().await?;
-                match row {
-                    Some(r) => appointment_row(&r),
+                match changed {
+                    Some(a) => Ok(a),
                     None if self.appointment(id).await?.is_some() => {
                         Err(StoreError::NotActive(id))
                     }

@@ -21,6 +21,9 @@ const MAX_CONNECTIONS: u32 = 8;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Whether bookings, moves and cancellations enqueue a calendar sync job
+    /// ([`crate::Store::set_calendar_outbox`]); shared by clones.
+    calendar_outbox: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SqliteStore {
@@ -50,7 +53,10 @@ impl SqliteStore {
         .acquire_timeout(BUSY_TIMEOUT)
         .connect_with(options)
         .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            calendar_outbox: Default::default(),
+        })
     }
 
     fn backend_name() -> &'static str {
@@ -93,4 +99,5 @@ impl SqliteStore {
 
 crate::sql_store::impl_sql_store!(SqliteStore, sqlx::Sqlite);
 crate::sql_staff::impl_staff_store!(SqliteStore, sqlx::Sqlite);
+crate::sql_calendar::impl_calendar_outbox!(SqliteStore, sqlx::Sqlite);
 crate::sql_reminders::impl_reminder_store!(SqliteStore, sqlx::Sqlite);

@@ -123,6 +123,12 @@ pub trait Store: StaffStore + ReminderStore + Send + Sync + std::fmt::Debug {
         id: Id,
         status: AppointmentStatus,
     ) -> StoreResult<Appointment>;
+    /// Switches the calendar outbox on or off for this store and its clones (off when
+    /// opened): while on, [`Store::book`], [`Store::reschedule`] and a cancellation by
+    /// [`Store::set_appointment_status`] enqueue a `calendar.sync` job
+    /// (`otto_core::records::CALENDAR_SYNC_JOB`, payload the appointment id, dedup key
+    /// [`crate::calendar_sync_key`]) in the same transaction as the change.
+    fn set_calendar_outbox(&self, on: bool);
     /// Records the id of the mirrored calendar event. [`StoreError::NotFound`].
     async fn set_calendar_event_id(&self, id: Id, event_id: Option<&str>) -> StoreResult<()>;
 

@@ -80,6 +80,9 @@ pub enum Command {
     Db(DbCommand),
     /// Free slots for a service.
     Slots(SlotsArgs),
+    /// The shop's Google Calendar: connect Otto to it, check access.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
     /// Customers.
     #[command(subcommand)]
     Customers(CustomersCommand),
@@ -407,6 +410,30 @@ pub struct SmsArgs {
     pub from: PhoneNumber,
     /// The text, e.g. "C", "R", "CANCEL", "STOP" or "2".
     pub text: String,
+}
+
+/// `otto calendar …`
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Walk the owner through Google's consent: print the consent page's address, take the
+    /// code Google gives back (or the whole address it redirected to), and print the refresh
+    /// token to put in the configuration (`calendar.refresh_token`). Needs `calendar.client_id`
+    /// and `calendar.client_secret`.
+    Connect {
+        /// The code (or the redirected address); read from stdin when absent.
+        #[arg(long)]
+        code: Option<String>,
+        /// The redirect URI registered with the OAuth client (a loopback address for a
+        /// desktop client: nothing needs to listen there).
+        #[arg(long, default_value = "http://127.0.0.1:8765/")]
+        redirect_uri: String,
+    },
+    /// Check access to the configured calendars and list their busy times in the coming days.
+    Check {
+        /// How many days ahead to list, from today.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=62))]
+        days: u32,
+    },
 }
 
 /// `otto jobs …`

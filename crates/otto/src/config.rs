@@ -21,6 +21,7 @@ use otto_agent::llm::LlmSettings;
 use otto_core::engine::EngineConfig;
 use otto_core::shop::ShopConfig;
 use otto_providers::deepgram::DeepgramConfig;
+use otto_providers::google::GoogleCalendarConfig;
 use otto_providers::nhtsa::NhtsaConfig;
 use otto_providers::openai::OpenAiConfig;
 use otto_twilio::rest::TwilioConfig;
@@ -66,6 +67,9 @@ pub struct Config {
     pub worker: WorkerSettings,
     /// Confirmations and reminders by SMS and phone.
     pub reminders: crate::reminders::ReminderSettings,
+    /// The shop's Google Calendar: busy time closes the shop or a bay, and every booking is
+    /// mirrored as an event. Absent: no calendar.
+    pub calendar: Option<GoogleCalendarConfig>,
 }
 
 /// The job worker's settings (see `otto_jobs::WorkerConfig` for what each does).
@@ -246,6 +250,7 @@ impl Default for Config {
             nhtsa: NhtsaConfig::default(),
             worker: WorkerSettings::default(),
             reminders: crate::reminders::ReminderSettings::default(),
+            calendar: None,
         }
     }
 }
@@ -423,6 +428,9 @@ impl Config {
         }
         if let Some(d) = &self.deepgram {
             d.validate().map_err(|e| anyhow::anyhow!("deepgram: {e}"))?;
+        }
+        if let Some(c) = &self.calendar {
+            c.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         self.speech
             .voice

@@ -11,6 +11,7 @@
 //! - [`server`]: the HTTP server (Twilio webhooks, media WebSocket, chat, health, metrics).
 //! - [`sessions`]: live-call state, in-process or in Redis.
 
+pub mod calendar;
 pub mod call;
 pub mod cli;
 pub mod commands;

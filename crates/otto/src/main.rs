@@ -87,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calls(cmd) => commands::calls::run(&config, cmd).await,
         Command::Db(cmd) => commands::db::run(&config, cmd).await,
         Command::Slots(args) => commands::slots::run(&config, args).await,
+        Command::Calendar(cmd) => commands::calendar::run(&config, cmd).await,
         Command::Customers(cmd) => commands::customers::run(&config, cmd).await,
         Command::Appointments(cmd) => commands::appointments::run(&config, cmd).await,
         Command::Models(cmd) => commands::speech::models(&config, cmd).await,

@@ -70,8 +70,7 @@ pub(super) async fn play(
     let now = instant(tz, &s.now)?;
     let caller = s.caller.as_deref().and_then(|c| PhoneNumber::parse(c).ok());
     let ctx = CallerContext::new(
-        shop.clone(),
-        store.clone(),
+        otto_shop::Shop::new(store.clone(), shop.clone()),
         Arc::new(FixedClock(now)),
         None,
         caller.clone(),

@@ -1,9 +1,10 @@
-//! The shop's calendar closes the shop while it is busy; an unavailable calendar does not.
+//! The shop's calendar closes the shop (or takes one bay) while it is busy; an unavailable
+//! calendar does not.
 
 use std::sync::Arc;
 
 use chrono::Duration;
-use otto_core::calendar::{Calendar, CalendarError};
+use otto_core::calendar::{BusyEffect, Calendar, CalendarError};
 use otto_core::records::BookingSource;
 use otto_core::scheduling::Interval;
 use otto_core::shop::ShopConfig;
@@ -57,8 +58,10 @@ pub async fn busy_blocks_are_neither_offered_nor_booked(store: Arc<dyn Store>) {
         start: utc(2025, 3, 4, 15, 0),
         end: utc(2025, 3, 4, 16, 0),
     };
-    let shop = Shop::new(store.clone(), Arc::new(ShopConfig::default()))
-        .with_calendar(Arc::new(TestCalendar::Busy(vec![block])));
+    let shop = Shop::new(store.clone(), Arc::new(ShopConfig::default())).with_calendar(
+        Arc::new(TestCalendar::Busy(vec![block])),
+        BusyEffect::CloseShop,
+    );
     let jordan = store
         .create_customer(&customer("Jordan Smith", "555-555-0123"))
         .await
@@ -96,7 +99,7 @@ pub async fn busy_blocks_are_neither_offered_nor_booked(store: Arc<dyn Store>) {
 
 pub async fn an_unavailable_calendar_leaves_the_shop_open(store: Arc<dyn Store>) {
     let shop = Shop::new(store.clone(), Arc::new(ShopConfig::default()))
-        .with_calendar(Arc::new(TestCalendar::Down));
+        .with_calendar(Arc::new(TestCalendar::Down), BusyEffect::CloseShop);
     let jordan = store
         .create_customer(&customer("Jordan Smith", "555-555-0123"))
         .await
@@ -114,4 +117,58 @@ pub async fn an_unavailable_calendar_leaves_the_shop_open(store: Arc<dyn Store>)
     shop.book(oil_change(jordan.id, utc(2025, 3, 4, 15, 0)), now())
         .await
         .unwrap();
+}
+
+pub async fn a_busy_block_takes_one_bay_when_so_configured(store: Arc<dyn Store>) {
+    // Tuesday 10 March 2026, the first week of daylight time in New York (EDT, UTC−4):
+    // 10:00–11:00 local is 14:00–15:00 UTC. The default shop has 2 bays.
+    let now = utc(2026, 3, 9, 13, 0);
+    let block = Interval {
+        start: utc(2026, 3, 10, 14, 0),
+        end: utc(2026, 3, 10, 15, 0),
+    };
+    let shop = Shop::new(store.clone(), Arc::new(ShopConfig::default())).with_calendar(
+        Arc::new(TestCalendar::Busy(vec![block])),
+        BusyEffect::OneBay,
+    );
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+    let during = |slots: &[otto_core::scheduling::Slot]| {
+        slots
+            .iter()
+            .find(|s| s.start == block.start)
+            .map(|s| s.free_bays)
+    };
+    let slots = shop.free_slots("oil_change", day, day, now).await.unwrap();
+    assert_eq!(
+        during(&slots),
+        Some(1),
+        "one bay left at 10:00 EDT: {slots:?}"
+    );
+
+    let a = store
+        .create_customer(&customer("Ann Lee", "555-555-0101"))
+        .await
+        .unwrap();
+    let b = store
+        .create_customer(&customer("Bo Chen", "555-555-0102"))
+        .await
+        .unwrap();
+    shop.book(oil_change(a.id, block.start), now).await.unwrap();
+    let slots = shop.free_slots("oil_change", day, day, now).await.unwrap();
+    assert_eq!(during(&slots), None, "the block and Ann take both bays");
+    let e = shop
+        .book(oil_change(b.id, block.start), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, BookingError::SlotTaken), "{e:?}");
+    // Closing the shop instead, the same block leaves nothing at 10:00.
+    let closed = Shop::new(store.clone(), Arc::new(ShopConfig::default())).with_calendar(
+        Arc::new(TestCalendar::Busy(vec![block])),
+        BusyEffect::CloseShop,
+    );
+    let e = closed
+        .book(oil_change(b.id, block.start + Duration::minutes(30)), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, BookingError::SlotTaken), "{e:?}");
 }

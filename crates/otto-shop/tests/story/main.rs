@@ -19,6 +19,7 @@ story! {
     calendar: [
         busy_blocks_are_neither_offered_nor_booked,
         an_unavailable_calendar_leaves_the_shop_open,
+        a_busy_block_takes_one_bay_when_so_configured,
     ],
     calls: [
         the_recorder_stamps_turns_and_the_first_end_wins,

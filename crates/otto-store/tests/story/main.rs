@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod booking;
+mod calendar;
 mod calls;
 mod jobs;
 mod messages;
@@ -26,6 +27,9 @@ story! {
         booking_fills_bays_then_refuses,
         reschedule_and_status_follow_the_rules,
         fifty_racing_bookings_for_two_bays_give_two,
+    ],
+    calendar: [
+        bookings_moves_and_cancellations_enqueue_calendar_syncs,
     ],
     calls: [
         start_call_is_idempotent_and_turns_are_numbered,

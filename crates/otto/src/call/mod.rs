@@ -326,8 +326,7 @@ mod tests {
     async fn a_failing_llm_is_skipped_once_its_breaker_opens() {
         let store = otto_store::connect("sqlite::memory:").await.unwrap();
         let mut ctx = otto_agent::CallerContext::new(
-            Arc::new(otto_core::shop::ShopConfig::default()),
-            store,
+            otto_shop::Shop::new(store, Arc::new(otto_core::shop::ShopConfig::default())),
             Arc::new(SystemClock),
             None,
             None,

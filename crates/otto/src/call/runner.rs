@@ -234,8 +234,7 @@ impl Call {
 
         let shop = &services.shop;
         let ctx = CallerContext::new(
-            Arc::new(shop.config().clone()),
-            shop.store().clone(),
+            shop.clone(),
             Arc::new(SystemClock),
             services.recalls.clone(),
             caller.clone(),

@@ -39,8 +39,7 @@ pub async fn run(
         None => Arc::new(SystemClock),
     };
     let ctx = CallerContext::new(
-        Arc::new(shop.config().clone()),
-        shop.store().clone(),
+        shop.clone(),
         clock,
         recalls_from_config(config)?,
         Some(from),

@@ -7,6 +7,7 @@ pub mod bench;
 #[cfg(feature = "bench-calls")]
 pub mod bench_calls;
 pub mod bench_pages;
+pub mod calendar;
 pub mod call;
 pub mod calls;
 pub mod chat;
@@ -33,7 +34,8 @@ use otto_shop::Shop;
 
 use crate::config::Config;
 
-/// Opens (creating and migrating if needed) the configured store and wraps it in the façade.
+/// Opens (creating and migrating if needed) the configured store and wraps it in the façade,
+/// with the shop's calendar attached when `calendar` is configured ([`crate::calendar::attach`]).
 ///
 /// # Errors
 /// The data directory cannot be created, or the database cannot be opened or migrated.
@@ -52,7 +54,8 @@ pub async fn open_shop(config: &Config) -> anyhow::Result<Shop> {
             crate::config::redact_url_password(&url)
         )
     })?;
-    Ok(Shop::new(store, Arc::new(config.shop.clone())))
+    let shop = Shop::new(store, Arc::new(config.shop.clone()));
+    crate::calendar::attach(config.calendar.as_ref(), shop)
 }
 
 /// Raises this process's soft open-file limit to the hard limit: every live call holds a

@@ -52,9 +52,11 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         "starting Otto"
     );
     let state = Arc::new(AppState::new(config, calls)?);
+    let calendar = super::jobs::calendar_work(&state.config, &state.reminders.shop)?;
     let worker = state.config.worker.enabled.then(|| {
         tokio::spawn(super::jobs::run_background(
             state.reminders.clone(),
+            calendar,
             super::jobs::worker_config(&state.config),
             stop.child_token(),
         ))

@@ -68,8 +68,7 @@ pub async fn chat(
 async fn run(state: Arc<AppState>, caller: PhoneNumber, socket: WebSocket) {
     let calls = &state.calls;
     let ctx = CallerContext::new(
-        Arc::new(calls.shop.config().clone()),
-        calls.shop.store().clone(),
+        calls.shop.clone(),
         Arc::new(SystemClock),
         calls.recalls.clone(),
         Some(caller),

@@ -1,5 +1,6 @@
 //! Operations endpoints: `/health` (the process answers), `/ready` (the database and, when
-//! configured, Redis answer within a deadline) and `/metrics` (Prometheus text format, behind a
+//! configured, Redis answer within a deadline; what an operator must fix about the calendar is
+//! told without failing, since calls go on without it) and `/metrics` (Prometheus text format, behind a
 //! bearer token or for loopback peers only).
 
 use std::sync::{Arc, OnceLock};
@@ -46,7 +47,8 @@ pub async fn health() -> &'static str {
 }
 
 /// `GET /ready`: 200 when the database (and Redis, when configured) answer; 503 naming what
-/// failed otherwise.
+/// failed otherwise. A calendar problem only an operator can fix is appended to either answer
+/// (`ready; calendar: reauthorise`) without making it fail: calls and bookings go on.
 pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let mut failed = Vec::new();
     let store = state.calls.shop.store();
@@ -63,12 +65,18 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     if state.shutting_down.is_cancelled() {
         failed.push("shutting down");
     }
+    let calendar = state
+        .calls
+        .shop
+        .calendar_health()
+        .map(|h| format!("; calendar: {h}"))
+        .unwrap_or_default();
     if failed.is_empty() {
-        (StatusCode::OK, "ready").into_response()
+        (StatusCode::OK, format!("ready{calendar}")).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {}", failed.join(", ")),
+            format!("not ready: {}{calendar}", failed.join(", ")),
         )
             .into_response()
     }
