@@ -184,6 +184,31 @@ impl World {
         (String::from_utf8(out).unwrap(), log)
     }
 
+    /// A reminder call about `appointment` (led by the rules), as a text session.
+    async fn reminder_call(
+        &self,
+        appointment: &Appointment,
+        now: DateTime<Utc>,
+        lines: &[&str],
+    ) -> String {
+        let conv = Conversation::start(
+            self.ctx(Some(KNOWN), now),
+            None,
+            Conversation::new_chat_id(),
+            CallDirection::Outbound,
+            "chat".into(),
+        )
+        .await
+        .unwrap()
+        .with_rules(otto_agent::rules::RuleDialogue::reminding(appointment.id));
+        let input = lines.join("\n");
+        let mut out = Vec::new();
+        run_text_session(conv, input.as_bytes(), &mut out)
+            .await
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     async fn appointments(&self, c: &Customer) -> Vec<Appointment> {
         self.store
             .appointments_of(c.id, Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap())
@@ -1568,4 +1593,68 @@ async fn the_rules_taking_over_mid_booking_keep_what_the_caller_said() {
     assert_eq!(appts.len(), 1);
     assert_eq!(appts[0].service, "tire_rotation");
     assert_eq!(show(appts[0].start), "2025-03-11 14:00");
+}
+
+#[tokio::test]
+async fn a_reminder_call_confirms_moves_or_cancels_the_appointment_it_is_about() {
+    let w = World::new().await;
+    let a = w.seed(&w.known, "oil_change", "2025-03-12 10:00", 30).await;
+    let b = w
+        .seed(&w.known, "tire_rotation", "2025-03-13 10:00", 30)
+        .await;
+
+    // Yes: confirmed, and the call ends.
+    let said = w
+        .reminder_call(&a, monday_9am(), &["Yes, I'll be there."])
+        .await;
+    assert!(said.contains("Hi Jane, this is Otto from"), "{said}");
+    assert!(said.contains("calling about your oil change"), "{said}");
+    assert!(said.contains("you're confirmed"), "{said}");
+    let status = |list: &[Appointment], id| list.iter().find(|x| x.id == id).unwrap().status;
+    let now = w.appointments(&w.known).await;
+    assert_eq!(status(&now, a.id), AppointmentStatus::Confirmed);
+    assert_eq!(
+        status(&now, b.id),
+        AppointmentStatus::Scheduled,
+        "only the one called about"
+    );
+
+    // "Can we move it": the time asked for, read back, moved.
+    let said = w
+        .reminder_call(
+            &b,
+            monday_9am(),
+            &["Actually, can we move it to Friday at 2?", "yes"],
+        )
+        .await;
+    assert!(said.contains("calling about your tire rotation"), "{said}");
+    let moved = w.appointments(&w.known).await;
+    let b_now = moved.iter().find(|x| x.id == b.id).unwrap();
+    assert_eq!(show(b_now.start), "2025-03-14 14:00", "{said}");
+
+    // "No, cancel it": asked, then cancelled.
+    let said = w
+        .reminder_call(
+            &b_now.clone(),
+            monday_9am(),
+            &["No, please cancel it.", "yes"],
+        )
+        .await;
+    assert!(
+        said.contains("Should I cancel your tire rotation"),
+        "{said}"
+    );
+    assert_eq!(
+        status(&w.appointments(&w.known).await, b.id),
+        AppointmentStatus::Cancelled
+    );
+
+    // Another customer's appointment: an ordinary greeting, nothing revealed or changed.
+    let theirs = w.seed(&w.other, "oil_change", "2025-03-12 11:00", 30).await;
+    let said = w.reminder_call(&theirs, monday_9am(), &["yes"]).await;
+    assert!(!said.contains("calling about"), "{said}");
+    assert_eq!(
+        status(&w.appointments(&w.other).await, theirs.id),
+        AppointmentStatus::Scheduled
+    );
 }

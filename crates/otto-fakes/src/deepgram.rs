@@ -6,7 +6,9 @@
 //!   `encoding=mulaw&sample_rate=8000` (else 400), answers the upgrade with `dg-request-id`,
 //!   and transcribes by script: each burst of non-silent μ-law audio followed by `endpointing`
 //!   ms of silence (query parameter, default 10) yields the next queued utterance as
-//!   `Results` interim → final → final with `speech_final`, preceded by `SpeechStarted` when
+//!   `Results` interim → final → final with `speech_final` (with
+//!   [`FakeDeepgramStt::send_interims_while_speaking`], also an interim with the first word
+//!   after 250 ms of speech), preceded by `SpeechStarted` when
 //!   `vad_events=true` and followed by `UtteranceEnd` when `utterance_end_ms` is set. Times
 //!   are audio time of the connection (8 bytes per ms). `Finalize` finalises speech in
 //!   progress (`from_finalize: true`); `CloseStream` finalises, sends `Metadata` and closes
@@ -129,6 +131,8 @@ struct SttState {
     /// from `utterances`.
     script: Option<Vec<String>>,
     response_delay: Duration,
+    /// Send an interim with the first word after [`EARLY_INTERIM_MS`] of speech.
+    early_interims: bool,
     idle_timeout: Duration,
     idle_once: Option<Duration>,
     /// (connections left to drop, audio bytes after which each is dropped)
@@ -153,6 +157,7 @@ impl FakeDeepgramStt {
             utterances: VecDeque::new(),
             script: None,
             response_delay: Duration::ZERO,
+            early_interims: false,
             idle_timeout: Duration::from_secs(10),
             idle_once: None,
             drops: (0, 0),
@@ -185,6 +190,13 @@ impl FakeDeepgramStt {
     /// starts the script again.
     pub fn script_each_connection(&self, script: &[&str]) {
         lock(&self.state).script = Some(script.iter().map(|l| (*l).to_owned()).collect());
+    }
+
+    /// Connections opened from now on also send, after 250 ms of a burst of speech, an interim
+    /// `Results` with the first word of its utterance while the speaker still talks, as
+    /// Deepgram does (off by default, so the plain sequence is easy to assert).
+    pub fn send_interims_while_speaking(&self) {
+        lock(&self.state).early_interims = true;
     }
 
     /// Waits this long before sending the results of an utterance.
@@ -264,6 +276,7 @@ async fn listen(
                 }
             },
             idle: s.idle_once.take().unwrap_or(s.idle_timeout),
+            early_interims: s.early_interims,
             inject: s.inject.clone(),
             script: s.script.clone().map(VecDeque::from),
             endpointing_ms: params
@@ -292,6 +305,7 @@ struct ListenSetup {
     endpointing_ms: u64,
     vad_events: bool,
     utterance_end: bool,
+    early_interims: bool,
 }
 
 struct ListenSession {
@@ -302,7 +316,13 @@ struct ListenSession {
     speech_start_ms: Option<u64>,
     /// Audio ms where the last loud chunk ended.
     last_loud_end_ms: u64,
+    /// The early interim of the current burst has been sent.
+    early_interim_sent: bool,
 }
+
+/// Speech after which the fake sends an interim with the utterance's first word, ms (Deepgram
+/// sends interim results while the speaker talks, well under a second apart).
+const EARLY_INTERIM_MS: u64 = 250;
 
 impl ListenSession {
     fn new(state: Arc<Mutex<SttState>>, setup: ListenSetup) -> Self {
@@ -312,6 +332,7 @@ impl ListenSession {
             bytes: 0,
             speech_start_ms: None,
             last_loud_end_ms: 0,
+            early_interim_sent: false,
         }
     }
 
@@ -414,6 +435,7 @@ impl ListenSession {
         if is_loud(audio) {
             if self.speech_start_ms.is_none() {
                 self.speech_start_ms = Some(before_ms);
+                self.early_interim_sent = false;
                 if self.setup.vad_events {
                     let started = json!({"type": "SpeechStarted", "channel": [0],
                         "timestamp": before_ms as f64 / 1000.0});
@@ -427,6 +449,23 @@ impl ListenSession {
                 }
             }
             self.last_loud_end_ms = now_ms;
+            if let Some(start) = self.speech_start_ms
+                && self.setup.early_interims
+                && !self.early_interim_sent
+                && now_ms >= start + EARLY_INTERIM_MS
+            {
+                self.early_interim_sent = true;
+                let next = match self.setup.script.as_ref() {
+                    Some(script) => script.front().cloned(),
+                    None => lock(&self.state).utterances.front().cloned(),
+                };
+                if let Some(first) = next.as_deref().and_then(|t| t.split_whitespace().next()) {
+                    let interim = self.results(&[first], start, now_ms, false, false, false);
+                    if socket.send(Message::text(interim)).await.is_err() {
+                        return false;
+                    }
+                }
+            }
             return true;
         }
         match self.speech_start_ms {

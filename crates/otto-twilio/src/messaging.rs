@@ -11,10 +11,12 @@ use otto_core::domain::PhoneNumber;
 use secrecy::SecretString;
 
 use crate::rest::MAX_SMS_CHARS;
-use crate::signature::{SIGNATURE_HEADER, sign};
-use crate::twiml::{self, Verb};
+use crate::twiml::Verb;
 use crate::webhook::{Fields, Party, bad};
 use crate::{AccountSid, MessageSid, TwilioError};
+
+/// How long Twilio waits for a webhook's answer.
+const ANSWER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// An SMS a customer sent to our number (the number's "A message comes in" webhook).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,8 +126,8 @@ impl MessageStatusCallback {
 /// TwiML answer (empty when Otto sends no reply).
 ///
 /// # Errors
-/// [`TwilioError::Transport`] when the server cannot be reached; [`TwilioError::Webhook`]
-/// for a non-2xx answer; [`TwilioError::Twiml`] for an answer that is not TwiML.
+/// [`TwilioError::Sim`] when the server cannot be reached within 15 s (Twilio's webhook
+/// deadline), answers other than 2xx, or not with TwiML.
 pub async fn send_inbound(
     url: &str,
     account_sid: &AccountSid,
@@ -149,36 +151,8 @@ pub async fn send_inbound(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let signature = sign(auth_token, url, &params);
-    let form = {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &params {
-            s.append_pair(k, v);
-        }
-        s.finish()
-    };
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header(SIGNATURE_HEADER, signature)
-        .body(form)
-        .send()
-        .await
-        .map_err(|e| TwilioError::Transport(format!("incoming SMS: {e}")))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| TwilioError::Transport(format!("incoming SMS answer: {e}")))?;
-    if !status.is_success() {
-        return Err(TwilioError::Webhook(format!(
-            "the SMS webhook answered {status}"
-        )));
-    }
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(twiml::Response::parse(&text)?
+    let answer = crate::sim::post_signed(url, auth_token, &params, ANSWER_DEADLINE).await?;
+    Ok(answer
         .verbs
         .into_iter()
         .filter_map(|v| match v {

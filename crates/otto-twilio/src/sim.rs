@@ -63,6 +63,11 @@ pub struct SimConfig {
     pub max_call: Duration,
     /// Deadline for the webhook answer and for opening the WebSocket.
     pub connect_timeout: Duration,
+    /// `Some(sid)`: play the answer of an outbound call Otto created through the REST API
+    /// (§e.1): the webhook goes to `webhook_path` (the call's `Url`, query included) with
+    /// this `CallSid`, `Direction=outbound-api` and `CallStatus=in-progress`; `from` is then
+    /// Otto's number and `to` the person called. `None`: an inbound call with a fresh SID.
+    pub answered_outbound: Option<CallSid>,
 }
 
 impl SimConfig {
@@ -85,6 +90,7 @@ impl SimConfig {
             pace: 1.0,
             max_call: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(5),
+            answered_outbound: None,
         }
     }
 }
@@ -336,7 +342,10 @@ pub async fn run_call(config: &SimConfig, caller: CallerAudio) -> Result<SimReco
         return Err(TwilioError::Sim("pace must be within 0.1..=100".into()));
     }
     let t0 = Instant::now();
-    let call_sid = CallSid::random();
+    let call_sid = config
+        .answered_outbound
+        .clone()
+        .unwrap_or_else(CallSid::random);
     let twiml = post_webhook(config, &call_sid).await?;
     let mut rec = Recorder::new(t0);
     rec.push(SimEvent::WebhookAnswered);
@@ -358,28 +367,51 @@ async fn post_webhook(
         config.base_url.trim_end_matches('/'),
         config.webhook_path
     );
+    let outbound = config.answered_outbound.is_some();
     let params: Vec<(String, String)> = [
         ("AccountSid", config.account_sid.as_str()),
         ("ApiVersion", "2010-04-01"),
         ("CallSid", call_sid.as_str()),
-        ("CallStatus", "ringing"),
+        (
+            "CallStatus",
+            if outbound { "in-progress" } else { "ringing" },
+        ),
         ("Called", &config.to),
         ("Caller", &config.from),
-        ("Direction", "inbound"),
+        (
+            "Direction",
+            if outbound { "outbound-api" } else { "inbound" },
+        ),
         ("From", &config.from),
         ("To", &config.to),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    post_signed(&url, &config.auth_token, &params, config.connect_timeout).await
+}
+
+/// POSTs `params` as a form to `url`, signed with `auth_token` as Twilio signs webhooks (§b)
+/// and with a fresh `I-Twilio-Idempotency-Token`, and reads the TwiML answer (the simulator's
+/// calls and [`crate::messaging::send_inbound`]'s texts).
+///
+/// # Errors
+/// [`TwilioError::Sim`] when the request fails or takes longer than `timeout`, or the answer
+/// is not 2xx, larger than [`MAX_TWIML_BYTES`] or not TwiML.
+pub(crate) async fn post_signed(
+    url: &str,
+    auth_token: &SecretString,
+    params: &[(String, String)],
+    timeout: Duration,
+) -> Result<twiml::Response, TwilioError> {
     let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&params)
+        .extend_pairs(params)
         .finish();
     let response = http_client()?
-        .post(&url)
-        .timeout(config.connect_timeout)
+        .post(url)
+        .timeout(timeout)
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .header(SIGNATURE_HEADER, sign(&config.auth_token, &url, &params))
+        .header(SIGNATURE_HEADER, sign(auth_token, url, params))
         .header(
             "I-Twilio-Idempotency-Token",
             uuid::Uuid::new_v4().to_string(),

@@ -45,6 +45,8 @@ async fn caller_speech_during_the_greeting_clears_playback_and_logs_what_was_hea
     dg.tts.set_bytes_per_char(400);
     dg.tts.set_chunk_delay(Duration::from_millis(25));
     dg.stt.push_utterance("I need an oil change.");
+    // Like Deepgram: a first word while the caller is still talking, which barges in.
+    dg.stt.send_interims_while_speaking();
     let app = spawn_app(|c| dg.apply(c)).await;
 
     let script = [

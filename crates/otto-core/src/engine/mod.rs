@@ -15,8 +15,19 @@
 //!   stale id are dropped. Reply text arrives sentence by sentence; each sentence becomes a TTS
 //!   segment whose audio is sent to Twilio frame by frame, followed by marks.
 //! - **Know what was heard.** Marks echoed by Twilio advance the played position. On barge-in
-//!   (speech while a reply is pending or playing) the engine cancels the generation, clears
-//!   Twilio's buffer and the TTS, and commits the assistant turn cut to what was played.
+//!   the engine cancels the generation, clears Twilio's buffer and the TTS, and commits the
+//!   assistant turn cut to what was played.
+//! - **Barge-in or backchannel.** Caller speech before the reply's audio has gone out cancels
+//!   it at once (the caller is still talking). Once Otto's audio plays, a sound is judged
+//!   first: words other than a backchannel ("mm-hmm", "okay", "right", "yeah", see
+//!   [`is_backchannel`]) barge in at once; a backchannel or a short sound (a cough, a click)
+//!   does not, and the reply plays on uninterrupted. Speech goes on too long to be one when
+//!   the recogniser reports activity [`EngineConfig::barge_in_min_speech_ms`] after it began,
+//!   or when nothing has ended it [`EngineConfig::barge_in_max_wait_ms`] after it began (for
+//!   recognisers that give no words until the speaker stops): then it barges in. A backchannel
+//!   heard during the reply is not a turn, except when the reply ends with a question and
+//!   nothing else was said: it then answers that question once the reply has played (so a
+//!   read-back is always heard whole before an "uh-huh" can confirm it).
 //! - **Silence.** After a reply has played, silence longer than
 //!   [`EngineConfig::silence_reprompt_ms`] gets a reprompt; after
 //!   [`EngineConfig::max_reprompts`] of them, a goodbye and a hang-up.
@@ -47,6 +58,13 @@ pub struct EngineConfig {
     pub endpoint_backstop_ms: u64,
     /// Longest call, ms. Default 15 minutes.
     pub max_call_ms: u64,
+    /// Caller sound without words other than a backchannel, heard while Otto's audio plays,
+    /// that the recogniser still reports as activity this long after it began is a barge-in,
+    /// ms. Default 600.
+    pub barge_in_min_speech_ms: u64,
+    /// Such a sound that nothing has ended (no final, no utterance end) this long after it
+    /// began is a barge-in, ms. Default 1000.
+    pub barge_in_max_wait_ms: u64,
     /// A goodbye that has not finished playing after this long is cut by the hang-up, ms.
     /// Default 10000.
     pub goodbye_grace_ms: u64,
@@ -71,6 +89,8 @@ impl Default for EngineConfig {
             max_reprompts: 2,
             endpoint_backstop_ms: 1_200,
             max_call_ms: 15 * 60 * 1_000,
+            barge_in_min_speech_ms: 600,
+            barge_in_max_wait_ms: 1_000,
             goodbye_grace_ms: 10_000,
             frames_per_mark: 5,
             reprompt_text: "Are you still there?".into(),
@@ -262,7 +282,47 @@ pub struct CallEngine {
     turn_clock: Option<TurnClock>,
     /// [`Input::TtsLost`] in a row with no TTS audio or `Flushed` in between.
     tts_losses: u32,
+    /// Caller sound heard over the playing reply, not (yet) a barge-in.
+    overlap: Option<Overlap>,
     outputs: VecDeque<Output>,
+}
+
+/// Caller sound over Otto's playing audio that has not been judged a barge-in.
+#[derive(Debug, Clone, Default)]
+struct Overlap {
+    /// When the sound began; `None` once it ended.
+    since: Option<Instant>,
+    /// Backchannel words heard ("okay", "mm-hmm"), held rather than made a turn.
+    held: String,
+}
+
+/// Whether `text` is only a backchannel: listening noises and short acknowledgements ("mm-hmm",
+/// "uh-huh", "okay", "right", "yeah", "got it", "I see", "all right"), at most four words.
+/// "I" alone is not one: it is how a request begins.
+pub fn is_backchannel(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "mm", "mmm", "hmm", "mhm", "hm", "uh", "huh", "um", "ah", "oh", "okay", "ok", "right",
+        "yeah", "yep", "yes", "yup", "sure", "alright", "cool", "great", "gotcha", "fine",
+    ];
+    const PHRASES: &[&str] = &["i see", "got it", "all right"];
+    let words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let rest: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !WORDS.contains(w))
+        .collect();
+    !words.is_empty()
+        && words.len() <= 4
+        && (rest.is_empty() || PHRASES.contains(&rest.join(" ").as_str()))
 }
 
 impl CallEngine {
@@ -285,6 +345,7 @@ impl CallEngine {
             closing_deadline: None,
             turn_clock: None,
             tts_losses: 0,
+            overlap: None,
             outputs: VecDeque::new(),
         }
     }
@@ -313,10 +374,14 @@ impl CallEngine {
         let limit = self
             .started_at
             .map(|s| s + Duration::from_millis(self.config.max_call_ms));
+        let barge = self
+            .overlap_since()
+            .map(|since| since + Duration::from_millis(self.config.barge_in_max_wait_ms));
         [
             self.endpoint_deadline,
             self.silence_deadline,
             self.closing_deadline,
+            barge,
             if self.phase == Phase::Live {
                 limit
             } else {
@@ -377,6 +442,7 @@ impl CallEngine {
             self.end(EndReason::HungUp);
             return;
         }
+        self.check_sustained(now, self.config.barge_in_max_wait_ms);
         if self.endpoint_deadline.is_some_and(|d| now >= d) {
             self.endpoint_deadline = None;
             self.end_caller_turn(now);
@@ -408,6 +474,7 @@ impl CallEngine {
     }
 
     fn start_reply(&mut self, input: ReplyInput) {
+        self.overlap = None;
         let generation = self.allocate_generation();
         self.reply = Some(Reply::new(generation, true));
         self.silence_deadline = None;
@@ -439,13 +506,14 @@ impl CallEngine {
             return;
         }
         match event {
-            SttEvent::SpeechStarted { .. } => self.on_caller_activity(now),
+            SttEvent::SpeechStarted { .. } => self.on_caller_activity(now, None),
             SttEvent::Interim { text } => {
                 if !text.trim().is_empty() {
-                    self.on_caller_activity(now);
+                    self.on_caller_activity(now, Some(&text));
                 } else if self.caller_active {
                     // Ongoing speech: keep the backstop from firing mid-utterance.
                     self.rearm_backstop(now);
+                    self.check_sustained(now, self.config.barge_in_min_speech_ms);
                 }
             }
             SttEvent::Final {
@@ -457,17 +525,26 @@ impl CallEngine {
                 let text = text.trim();
                 if !text.is_empty() {
                     if self.reply.is_some() {
-                        // Words while Otto talks: a barge-in even without a VAD event.
-                        self.on_caller_activity(now);
+                        // Words while Otto talks: a barge-in even without a VAD event,
+                        // unless they are a backchannel over its playing audio.
+                        self.on_caller_activity(now, Some(text));
                     }
-                    if !self.caller_text.is_empty() {
-                        self.caller_text.push(' ');
+                    if let Some(o) = self.overlap.as_mut() {
+                        if !o.held.is_empty() {
+                            o.held.push(' ');
+                        }
+                        o.held.push_str(text);
+                    } else {
+                        if !self.caller_text.is_empty() {
+                            self.caller_text.push(' ');
+                        }
+                        self.caller_text.push_str(text);
+                        self.caller_speech_end =
+                            Some(self.audio_instant(start_ms + duration_ms, now));
+                        self.reprompts = 0;
+                        self.silence_deadline = None;
+                        self.rearm_backstop(now);
                     }
-                    self.caller_text.push_str(text);
-                    self.caller_speech_end = Some(self.audio_instant(start_ms + duration_ms, now));
-                    self.reprompts = 0;
-                    self.silence_deadline = None;
-                    self.rearm_backstop(now);
                 }
                 if speech_final {
                     self.end_caller_turn(now);
@@ -489,18 +566,59 @@ impl CallEngine {
         }
     }
 
-    /// The caller is speaking: barge in on any reply, stop the silence timer.
-    fn on_caller_activity(&mut self, now: Instant) {
+    /// The caller is making a sound (`words`, when the recogniser gave any): stop the silence
+    /// timer, and barge in on a reply that has no audio out yet, or on a playing one when the
+    /// words are more than a backchannel (see the module docs).
+    fn on_caller_activity(&mut self, now: Instant, words: Option<&str>) {
         self.caller_active = true;
         self.silence_deadline = None;
         self.rearm_backstop(now);
-        if self.reply.is_some() {
-            self.interrupt_reply(true);
+        let Some(reply) = &self.reply else {
+            return;
+        };
+        if !reply.audio_sent() || words.is_some_and(|w| !is_backchannel(w)) {
+            self.barge_in();
+            return;
         }
+        let o = self.overlap.get_or_insert_with(Overlap::default);
+        o.since.get_or_insert(now);
+        if words.is_none() {
+            self.check_sustained(now, self.config.barge_in_min_speech_ms);
+        }
+    }
+
+    /// When the overlap is a sound that has not ended.
+    fn overlap_since(&self) -> Option<Instant> {
+        self.overlap.as_ref().and_then(|o| o.since)
+    }
+
+    /// Barges in on an overlap that has gone on `after_ms` or longer.
+    fn check_sustained(&mut self, now: Instant, after_ms: u64) {
+        if self
+            .overlap_since()
+            .is_some_and(|since| now >= since + Duration::from_millis(after_ms))
+        {
+            self.barge_in();
+        }
+    }
+
+    /// Interrupts the reply for the caller; backchannel words held so far start their turn.
+    fn barge_in(&mut self) {
+        if let Some(o) = self.overlap.take()
+            && !o.held.is_empty()
+        {
+            self.caller_text = if self.caller_text.is_empty() {
+                o.held
+            } else {
+                format!("{} {}", o.held, self.caller_text)
+            };
+        }
+        self.interrupt_reply(true);
     }
 
     /// Cancels the current reply, clears playback and commits what was heard.
     fn interrupt_reply(&mut self, barge_in: bool) {
+        self.overlap = None;
         let Some(reply) = self.reply.take() else {
             return;
         };
@@ -537,6 +655,9 @@ impl CallEngine {
     fn end_caller_turn(&mut self, now: Instant) {
         self.endpoint_deadline = None;
         self.caller_active = false;
+        if let Some(o) = self.overlap.as_mut() {
+            o.since = None; // the sound over the reply ended without being a barge-in
+        }
         let text = std::mem::take(&mut self.caller_text);
         let speech_end = self.caller_speech_end.take().unwrap_or(now);
         if text.is_empty() || self.phase != Phase::Live {
@@ -708,6 +829,12 @@ impl CallEngine {
             return;
         };
         let text = reply.full_text();
+        // A backchannel said over the reply answers it only when it ended with a question.
+        let answer = self
+            .overlap
+            .take()
+            .map(|o| o.held)
+            .filter(|held| !held.is_empty() && text.trim_end().ends_with('?'));
         if !text.is_empty() {
             self.outputs.push_back(Output::CommitTurn {
                 speaker: Speaker::Agent,
@@ -728,7 +855,13 @@ impl CallEngine {
                 self.outputs.push_back(Output::HangUp);
                 self.end(EndReason::HungUp);
             }
-            None => self.arm_silence(now),
+            None => match answer {
+                Some(held) if self.caller_text.is_empty() => {
+                    self.caller_text = held;
+                    self.end_caller_turn(now);
+                }
+                _ => self.arm_silence(now),
+            },
         }
     }
 

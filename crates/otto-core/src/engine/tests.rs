@@ -256,9 +256,15 @@ fn barge_in_clears_playback_first_and_keeps_only_what_was_heard() {
     h.echo(&first);
     h.echo(&second[..2]);
 
-    let out = h
-        .at(1_000)
-        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 990 }));
+    // A sound alone over playing audio is not yet a barge-in; words are, at once.
+    assert!(
+        h.at(1_000)
+            .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 990 }))
+            .is_empty()
+    );
+    let out = h.at(1_150).input(Input::Stt(SttEvent::Interim {
+        text: "wait, hold on".into(),
+    }));
     // 12 words, half of the audio played: the first 6 words.
     let heard = "Thanks for calling Otto's Auto. We can fit you in tomorrow";
     assert_eq!(
@@ -626,5 +632,225 @@ proptest! {
                 prop_assert!(deadline >= h.t0);
             }
         }
+    }
+}
+
+/// Otto mid-sentence: "We can fit you in tomorrow at nine or at ten thirty." (20 frames sent,
+/// the first 2 of its 4 marks echoed); returns the marks not yet echoed.
+fn mid_reply(h: &mut Harness, sentence: &str) -> Vec<String> {
+    h.at(0).input(Input::Start);
+    h.sentence(G1, sentence);
+    let marks = h.sentence_audio(G1, 20);
+    h.input(Input::ReplyDone { generation: G1 });
+    h.echo(&marks[..2]);
+    marks[2..].to_vec()
+}
+
+fn barged(out: &[Output]) -> bool {
+    out.iter().any(|o| matches!(o, Output::BargedIn { .. }))
+}
+
+#[test]
+fn backchannels_and_short_sounds_over_otto_do_not_interrupt_it() {
+    let mut h = Harness::new();
+    let rest = mid_reply(
+        &mut h,
+        "We can fit you in tomorrow at nine or at ten thirty.",
+    );
+    for (t, event) in [
+        (1_000, SttEvent::SpeechStarted { at_ms: 990 }),
+        (
+            1_200,
+            SttEvent::Interim {
+                text: "mm-hmm".into(),
+            },
+        ),
+        (
+            1_300,
+            SttEvent::Final {
+                text: "Mm-hmm.".into(),
+                speech_final: true,
+                start_ms: 1_000,
+                duration_ms: 250,
+            },
+        ),
+        // A cough: activity, no words, over before it counts as speech.
+        (2_000, SttEvent::SpeechStarted { at_ms: 1_990 }),
+        (
+            2_300,
+            SttEvent::Final {
+                text: String::new(),
+                speech_final: true,
+                start_ms: 2_000,
+                duration_ms: 250,
+            },
+        ),
+        (
+            2_400,
+            SttEvent::Interim {
+                text: "okay".into(),
+            },
+        ),
+        (
+            2_500,
+            SttEvent::Final {
+                text: "Okay, right.".into(),
+                speech_final: true,
+                start_ms: 2_350,
+                duration_ms: 300,
+            },
+        ),
+    ] {
+        let out = h.at(t).input(Input::Stt(event));
+        assert!(!barged(&out), "at {t} ms: {out:?}");
+        assert!(commits(&out).is_empty(), "no caller turn: {out:?}");
+    }
+    // The reply plays to its end and is logged whole; the backchannels were no turn (the
+    // reply asked nothing).
+    let out = h.at(3_000).echo(&rest);
+    assert_eq!(
+        commits(&out),
+        vec![(
+            Speaker::Agent,
+            "We can fit you in tomorrow at nine or at ten thirty.".into(),
+            false
+        )]
+    );
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::StartReply { .. })),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn words_barge_in_at_once_and_sustained_sound_after_the_minimum() {
+    let mut h = Harness::new();
+    mid_reply(
+        &mut h,
+        "We can fit you in tomorrow at nine or at ten thirty.",
+    );
+    // "Okay" then real words: a barge-in at the words, and the turn keeps both.
+    h.at(1_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 990 }));
+    h.at(1_150).input(Input::Stt(SttEvent::Final {
+        text: "Okay,".into(),
+        speech_final: false,
+        start_ms: 1_000,
+        duration_ms: 150,
+    }));
+    let out = h.at(1_300).input(Input::Stt(SttEvent::Interim {
+        text: "no, Thursday".into(),
+    }));
+    assert!(barged(&out), "{out:?}");
+    let out = h.at(1_700).input(Input::Stt(SttEvent::Final {
+        text: "no, Thursday instead.".into(),
+        speech_final: true,
+        start_ms: 1_150,
+        duration_ms: 500,
+    }));
+    assert_eq!(
+        commits(&out),
+        vec![(Speaker::Caller, "Okay, no, Thursday instead.".into(), false)]
+    );
+
+    // Sound without words that goes on: a barge-in once it has lasted 600 ms.
+    let mut h = Harness::new();
+    mid_reply(
+        &mut h,
+        "We can fit you in tomorrow at nine or at ten thirty.",
+    );
+    h.at(1_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 990 }));
+    let early = h.at(1_500).input(Input::Stt(SttEvent::Interim {
+        text: String::new(),
+    }));
+    assert!(!barged(&early), "{early:?}");
+    let out = h.at(1_600).input(Input::Stt(SttEvent::Interim {
+        text: String::new(),
+    }));
+    assert!(barged(&out), "{out:?}");
+    assert!(out.contains(&Output::ClearPlayback));
+
+    // A recogniser that reports nothing until the speaker stops: a sound nothing has ended
+    // is a barge-in at the longest wait; one that ended (a cough) is not.
+    let mut h = Harness::new();
+    mid_reply(
+        &mut h,
+        "We can fit you in tomorrow at nine or at ten thirty.",
+    );
+    h.at(1_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 990 }));
+    h.at(1_300).input(Input::Stt(SttEvent::Final {
+        text: String::new(),
+        speech_final: true,
+        start_ms: 990,
+        duration_ms: 200,
+    }));
+    assert!(!barged(&h.at(2_500).tick()), "the cough ended");
+    h.at(3_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 2_990 }));
+    assert_eq!(
+        h.engine.poll_timeout(),
+        Some(h.t0 + Duration::from_millis(4_000))
+    );
+    assert!(!barged(&h.at(3_999).tick()));
+    assert!(barged(&h.at(4_000).tick()));
+}
+
+#[test]
+fn an_uh_huh_answers_a_question_only_once_it_has_been_heard_whole() {
+    let mut h = Harness::new();
+    let rest = mid_reply(&mut h, "Should I book your oil change for Tuesday at nine?");
+    let out = h.at(1_000).input(Input::Stt(SttEvent::Final {
+        text: "Uh-huh.".into(),
+        speech_final: true,
+        start_ms: 800,
+        duration_ms: 300,
+    }));
+    assert!(!barged(&out) && commits(&out).is_empty(), "{out:?}");
+    // Nothing happens until the read-back has played whole; then the uh-huh is the answer.
+    let out = h.at(2_000).echo(&rest);
+    assert_eq!(
+        commits(&out),
+        vec![
+            (
+                Speaker::Agent,
+                "Should I book your oil change for Tuesday at nine?".into(),
+                false
+            ),
+            (Speaker::Caller, "Uh-huh.".into(), false),
+        ]
+    );
+    assert!(out.contains(&Output::StartReply {
+        generation: G2,
+        input: ReplyInput::Caller("Uh-huh.".into())
+    }));
+}
+
+#[test]
+fn backchannels_are_told_from_requests() {
+    for yes in [
+        "mm-hmm",
+        "Uh huh.",
+        "okay",
+        "OK, right",
+        "yeah",
+        "got it",
+        "I see",
+        "mhm",
+    ] {
+        assert!(is_backchannel(yes), "{yes}");
+    }
+    for no in [
+        "",
+        "wait",
+        "no",
+        "okay but Thursday",
+        "yeah I need to move it",
+        "stop",
+        "what time",
+        "right, one question about the price",
+    ] {
+        assert!(!is_backchannel(no), "{no}");
     }
 }

@@ -10,6 +10,15 @@
 //! | `otto_media_bad_messages_total{kind}` | counter | rejected media-stream messages |
 //! | `otto_stt_frames_dropped_total` | counter | caller frames a busy recogniser could not take |
 //! | `otto_outbound_frames_dropped_total` | counter | frames not queued to Twilio (queue full or socket closed) |
+//!
+//! Recorded elsewhere, listed here so the whole set is in one place:
+//!
+//! | name | kind | meaning |
+//! |---|---|---|
+//! | `otto_session_updates_dropped_total` | counter | live-session updates dropped because Redis did not keep up (`sessions`) |
+//! | `otto_rate_limited_total{limit}` | counter | requests refused with 429 (`limit="ip"`, `server`) |
+//! | `otto_jobs_total{kind, outcome}` | counter | background jobs `done`, `retried` or `buried` (`otto-jobs`) |
+//! | `otto_reminders_total{channel, outcome}` | counter | reminder sends `sent`, `failed`, `cancelled` or `retried` (`reminders::send`) |
 
 use otto_core::engine::{EndReason, TurnLatency};
 

@@ -34,7 +34,7 @@ use otto_speech::tts::local::{LocalTts, LocalTtsConfig};
 use otto_twilio::rest::RestClient;
 use otto_twilio::stream_token::StreamTokens;
 use secrecy::ExposeSecret;
-use vendor_guard::{GuardPolicy, VendorGuard};
+use vendor_guard::{GuardPolicy, SharedBreaker, VendorGuard};
 
 use crate::config::Config;
 use crate::sessions::Sessions;
@@ -178,7 +178,7 @@ const LLM_BREAKER_COOLDOWN: std::time::Duration = std::time::Duration::from_secs
 pub struct LlmFactory {
     client: OpenAiClient,
     settings: LlmSettings,
-    breaker: Arc<std::sync::Mutex<otto_core::breaker::Breaker>>,
+    breaker: SharedBreaker,
 }
 
 impl LlmFactory {
@@ -194,10 +194,7 @@ impl LlmFactory {
                 Ok(Self {
                     client: OpenAiClient::new(c.clone()).context("llm")?,
                     settings: config.llm_dialogue.clone(),
-                    breaker: Arc::new(std::sync::Mutex::new(otto_core::breaker::Breaker::new(
-                        LLM_BREAKER_THRESHOLD,
-                        LLM_BREAKER_COOLDOWN,
-                    ))),
+                    breaker: SharedBreaker::new(LLM_BREAKER_THRESHOLD, LLM_BREAKER_COOLDOWN),
                 })
             })
             .transpose()
@@ -218,15 +215,7 @@ impl LlmFactory {
 #[derive(Debug)]
 pub struct Guarded {
     pub inner: Box<dyn Dialogue>,
-    pub breaker: Arc<std::sync::Mutex<otto_core::breaker::Breaker>>,
-}
-
-impl Guarded {
-    fn breaker(&self) -> std::sync::MutexGuard<'_, otto_core::breaker::Breaker> {
-        self.breaker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+    pub breaker: SharedBreaker,
 }
 
 #[async_trait::async_trait]
@@ -238,7 +227,7 @@ impl Dialogue for Guarded {
         out: &otto_agent::ReplySink,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<(), otto_agent::DialogueError> {
-        if !self.breaker().allow(std::time::Instant::now()) {
+        if !self.breaker.allow() {
             metrics::provider_error("dialogue");
             return Err(otto_agent::DialogueError::Failed(
                 "the LLM's circuit breaker is open".into(),
@@ -247,9 +236,9 @@ impl Dialogue for Guarded {
         let result = self.inner.reply(ctx, input, out, cancel).await;
         match &result {
             Err(otto_agent::DialogueError::Failed(_)) => {
-                self.breaker().failure(std::time::Instant::now());
+                self.breaker.failure();
             }
-            _ => self.breaker().success(),
+            _ => self.breaker.success(),
         }
         result
     }
@@ -344,10 +333,7 @@ mod tests {
             otto_core::records::BookingSource::Phone,
         );
         let attempts = Arc::new(AtomicU32::new(0));
-        let breaker = Arc::new(std::sync::Mutex::new(otto_core::breaker::Breaker::new(
-            LLM_BREAKER_THRESHOLD,
-            LLM_BREAKER_COOLDOWN,
-        )));
+        let breaker = SharedBreaker::new(LLM_BREAKER_THRESHOLD, LLM_BREAKER_COOLDOWN);
         let (out, _rx) = tokio::sync::mpsc::channel(8);
         let cancel = tokio_util::sync::CancellationToken::new();
         // Each call has its own dialogue; the breaker is shared.

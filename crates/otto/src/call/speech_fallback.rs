@@ -8,17 +8,17 @@
 //! Used when a `deepgram` section is configured and `speech.local_fallback` is on (the
 //! default) and the Whisper model is installed; otherwise Deepgram stands alone.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use otto_core::breaker::Breaker;
 use otto_core::speech::SpeechError;
 use otto_core::speech::stt::{SpeechToText, SttSession};
 use otto_core::speech::tts::{TextToSpeech, TtsSession};
 use tracing::warn;
 
 use super::metrics as m;
+use super::vendor_guard::SharedBreaker;
 
 /// Failed opens in a row that send calls straight to the local engine.
 const THRESHOLD: u32 = 3;
@@ -30,7 +30,7 @@ struct Pair<T: ?Sized> {
     vendor: &'static str,
     primary: Arc<T>,
     fallback: Arc<T>,
-    breaker: Mutex<Breaker>,
+    breaker: SharedBreaker,
 }
 
 impl<T: ?Sized> Pair<T> {
@@ -39,14 +39,8 @@ impl<T: ?Sized> Pair<T> {
             vendor,
             primary,
             fallback,
-            breaker: Mutex::new(Breaker::new(THRESHOLD, COOLDOWN)),
+            breaker: SharedBreaker::new(THRESHOLD, COOLDOWN),
         }
-    }
-
-    fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
-        self.breaker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Opens with `open` on the primary unless its breaker is open; on failure (counted in
@@ -56,15 +50,15 @@ impl<T: ?Sized> Pair<T> {
         F: Fn(Arc<T>) -> Fut,
         Fut: Future<Output = Result<S, SpeechError>>,
     {
-        if self.breaker().allow(Instant::now()) {
+        if self.breaker.allow() {
             match open(self.primary.clone()).await {
                 Ok(session) => {
-                    self.breaker().success();
+                    self.breaker.success();
                     return Ok(session);
                 }
                 Err(e) => {
                     m::provider_error(self.vendor);
-                    self.breaker().failure(Instant::now());
+                    self.breaker.failure();
                     warn!(vendor = self.vendor, error = %e, "cannot open a stream; using local speech for this call");
                 }
             }

@@ -11,7 +11,7 @@
 //! Twilio call update sets the call's state (completing a completed call is a no-op).
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -67,12 +67,47 @@ impl GuardPolicy {
     };
 }
 
+/// A [`Breaker`] shared by every call, on the real clock: the one handle the shell guards a
+/// vendor with (the LLM, Deepgram streams, NHTSA, Twilio REST). Cheap to clone: clones share
+/// the breaker.
+#[derive(Debug, Clone)]
+pub struct SharedBreaker(Arc<Mutex<Breaker>>);
+
+impl SharedBreaker {
+    /// Opens after `threshold` failures in a row, for `cooldown`.
+    pub fn new(threshold: u32, cooldown: std::time::Duration) -> Self {
+        Self(Arc::new(Mutex::new(Breaker::new(threshold, cooldown))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        // A panic while holding it cannot leave the small state machine half-updated.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether an attempt may go to the vendor now (see [`Breaker::allow`]).
+    pub fn allow(&self) -> bool {
+        self.lock().allow(Instant::now())
+    }
+
+    /// The attempt succeeded.
+    pub fn success(&self) {
+        self.lock().success();
+    }
+
+    /// The attempt failed now.
+    pub fn failure(&self) {
+        self.lock().failure(Instant::now());
+    }
+}
+
 /// Retries and a breaker for one vendor, shared by all calls. See the module docs.
 #[derive(Debug)]
 pub struct VendorGuard {
     vendor: &'static str,
     policy: GuardPolicy,
-    breaker: Mutex<Breaker>,
+    breaker: SharedBreaker,
 }
 
 impl VendorGuard {
@@ -81,14 +116,8 @@ impl VendorGuard {
         Self {
             vendor,
             policy,
-            breaker: Mutex::new(Breaker::new(policy.threshold, policy.cooldown)),
+            breaker: SharedBreaker::new(policy.threshold, policy.cooldown),
         }
-    }
-
-    fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
-        self.breaker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs `request`, retrying while `retryable` says an error may pass, unless the breaker
@@ -107,7 +136,7 @@ impl VendorGuard {
         Fut: Future<Output = Result<T, E>>,
         E: std::fmt::Display,
     {
-        if !self.breaker().allow(Instant::now()) {
+        if !self.breaker.allow() {
             m::provider_error(self.vendor);
             return Err(GuardError::Open(self.vendor));
         }
@@ -127,12 +156,12 @@ impl VendorGuard {
             .await;
         match result {
             Ok(v) => {
-                self.breaker().success();
+                self.breaker.success();
                 Ok(v)
             }
             Err(e) => {
                 m::provider_error(self.vendor);
-                self.breaker().failure(Instant::now());
+                self.breaker.failure();
                 Err(GuardError::Failed(e))
             }
         }

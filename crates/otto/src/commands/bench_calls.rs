@@ -260,6 +260,7 @@ pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
     let dir = tempfile::tempdir().context("a temporary directory")?;
     let stt = FakeDeepgramStt::start(FAKE_KEY).await;
     stt.script_each_connection(&SCRIPT);
+    stt.send_interims_while_speaking();
     stt.set_response_delay(options.stt_delay);
     let tts = FakeDeepgramTts::start(FAKE_KEY).await;
     tts.set_bytes_per_char(TTS_BYTES_PER_CHAR);

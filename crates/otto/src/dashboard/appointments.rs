@@ -165,6 +165,7 @@ struct AppointmentPage {
     active: bool,
     day: String,
     time: String,
+    reminders: Vec<super::reminders::ReminderRow>,
 }
 
 /// Query of pages that show a form's error.
@@ -199,6 +200,16 @@ pub async fn detail(
         active: a.status.is_active(),
         day: local.date_naive().to_string(),
         time: format!("{:02}:{:02}", local.hour(), local.minute()),
+        reminders: super::reminders::ReminderRow::many(
+            &store
+                .reminders(&otto_store::ReminderQuery {
+                    appointment_id: Some(id),
+                    limit: 50,
+                    ..otto_store::ReminderQuery::default()
+                })
+                .await?,
+            tz,
+        ),
         a: row,
     })
 }

@@ -10,7 +10,8 @@
 //! | `GET /appointments`, `GET/POST /appointments/new`, `GET /appointments/{id}`, `POST /appointments/{id}/move`, `POST /appointments/{id}/cancel` | week view, search, create, move, cancel through the [`otto_shop::Shop`] rules ([`appointments`]) |
 //! | `GET /customers`, `GET /customers/{id}` | search by name, phone or VIN; a customer's vehicles, appointments, history and calls ([`customers`]) |
 //! | `GET /calls`, `GET /calls/{id}`, `GET /calls/{id}/recording` | calls with filters; transcript, tool actions, latency, recording ([`calls`]) |
-//! | `GET /messages`, `POST /messages/{id}/handled` | messages Otto took ([`messages`]) |
+//! | `GET /messages`, `POST /messages/{id}/handled` | messages Otto took, on calls and by text ([`messages`]) |
+//! | `GET /reminders` | confirmations and reminders with their state; also on each appointment's page ([`reminders`]) |
 //! | `GET /live`, `GET /performance` | live calls on every instance; latency, calls per hour, barge-ins, provider errors ([`live`]) |
 //! | `GET /staff`, `POST /staff` | owners only: accounts and the audit log ([`owner`]) |
 //! | `GET /try` | staff talk to Otto as a chosen customer over `/chat` ([`try_chat`]) |
@@ -24,6 +25,7 @@ pub mod live;
 pub mod login;
 pub mod messages;
 pub mod owner;
+pub mod reminders;
 pub mod today;
 pub mod try_chat;
 pub mod view;
@@ -200,6 +202,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/calls/{id}/recording", get(calls::recording))
         .route("/messages", get(messages::list))
         .route("/messages/{id}/handled", post(messages::handled))
+        .route("/reminders", get(reminders::list))
         .route("/live", get(live::live))
         .route("/performance", get(live::performance))
         .route("/staff", get(owner::page).post(owner::add))

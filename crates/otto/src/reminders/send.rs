@@ -240,50 +240,38 @@ impl SendReminder {
         last_attempt: bool,
     ) -> Result<(), JobError> {
         let r = &self.reminders;
-        let store = r.shop.store();
         let now = r.clock.now();
         let claimed = [ReminderStatus::Claimed];
-        match result {
-            Ok((sid, status)) => {
-                let change = ReminderChange {
+        let to = |status| ReminderChange::new(&claimed, status, now);
+        let (change, outcome, done) = match result {
+            // `None` from the store then: its status callback came first and stored the SID.
+            Ok((sid, status)) => (
+                ReminderChange {
                     provider_sid: Some(sid),
                     provider_status: Some(status),
-                    ..ReminderChange::new(&claimed, ReminderStatus::Sent, now)
-                };
-                // `None`: its status callback came first and already stored the SID.
-                store
-                    .change_reminder(rem.id, &change)
-                    .await
-                    .map_err(store_err)?;
-                count(rem.channel, "sent");
-                Ok(())
-            }
+                    ..to(ReminderStatus::Sent)
+                },
+                "sent",
+                Ok(()),
+            ),
             // Twilio answered 2xx, so it took the request; only the body was unreadable.
-            Err(TwilioError::BadResponse(e)) => {
-                let change = ReminderChange {
+            Err(TwilioError::BadResponse(e)) => (
+                ReminderChange {
                     last_error: Some(format!("Twilio's answer was unreadable: {e}")),
-                    ..ReminderChange::new(&claimed, ReminderStatus::Sent, now)
-                };
-                store
-                    .change_reminder(rem.id, &change)
-                    .await
-                    .map_err(store_err)?;
-                count(rem.channel, "sent");
-                Ok(())
-            }
+                    ..to(ReminderStatus::Sent)
+                },
+                "sent",
+                Ok(()),
+            ),
             // No answer: Twilio may have created it. Stay claimed; the callback decides.
-            Err(e @ TwilioError::Transport(_)) => {
-                let change = ReminderChange {
+            Err(e @ TwilioError::Transport(_)) => (
+                ReminderChange {
                     last_error: Some(e.to_string()),
-                    ..ReminderChange::new(&claimed, ReminderStatus::Claimed, now)
-                };
-                store
-                    .change_reminder(rem.id, &change)
-                    .await
-                    .map_err(store_err)?;
-                count(rem.channel, "retried");
-                Err(JobError::retry(e.to_string()))
-            }
+                    ..to(ReminderStatus::Claimed)
+                },
+                "retried",
+                Err(JobError::retry(e.to_string())),
+            ),
             Err(e) => {
                 let code = match &e {
                     TwilioError::Api(api) => api.code,
@@ -291,7 +279,8 @@ impl SendReminder {
                 };
                 if code == Some(21610) {
                     // Twilio's own opt-out list has this number: keep ours in step.
-                    store
+                    r.shop
+                        .store()
                         .set_opted_out(&target.customer.phone, true, now)
                         .await
                         .map_err(store_err)?;
@@ -301,29 +290,33 @@ impl SendReminder {
                     None => format!("Twilio refused it: {e}"),
                 };
                 if e.retryable() && !last_attempt {
-                    let change = ReminderChange {
-                        last_error: Some(message.clone()),
-                        ..ReminderChange::new(&claimed, ReminderStatus::Pending, now)
-                    };
-                    store
-                        .change_reminder(rem.id, &change)
-                        .await
-                        .map_err(store_err)?;
-                    count(rem.channel, "retried");
-                    return Err(JobError::retry(message));
+                    (
+                        ReminderChange {
+                            last_error: Some(message.clone()),
+                            ..to(ReminderStatus::Pending)
+                        },
+                        "retried",
+                        Err(JobError::retry(message)),
+                    )
+                } else {
+                    warn!(reminder = rem.id, error = %message, "reminder failed");
+                    (
+                        ReminderChange {
+                            last_error: Some(message),
+                            ..to(ReminderStatus::Failed)
+                        },
+                        "failed",
+                        Ok(()),
+                    )
                 }
-                warn!(reminder = rem.id, error = %message, "reminder failed");
-                let change = ReminderChange {
-                    last_error: Some(message),
-                    ..ReminderChange::new(&claimed, ReminderStatus::Failed, now)
-                };
-                store
-                    .change_reminder(rem.id, &change)
-                    .await
-                    .map_err(store_err)?;
-                count(rem.channel, "failed");
-                Ok(())
             }
-        }
+        };
+        r.shop
+            .store()
+            .change_reminder(rem.id, &change)
+            .await
+            .map_err(store_err)?;
+        count(rem.channel, outcome);
+        done
     }
 }

@@ -61,6 +61,16 @@ fn keyword(body: &str) -> Option<String> {
     )
 }
 
+/// The first word of `body`, upper-cased, without punctuation.
+fn lead_word(body: &str) -> Option<String> {
+    let first = body.split_whitespace().next()?;
+    Some(
+        first
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_ascii_uppercase(),
+    )
+}
+
 /// A lone number "1", "#2", "3." among `n` offered.
 fn chosen_number(body: &str, n: usize) -> Option<usize> {
     let digits = body
@@ -114,18 +124,20 @@ impl Reminders {
             return Ok(Some(reply));
         }
         let yes = matches!(word.as_deref(), Some("C" | "CONFIRM" | "Y" | "YES"));
+        // "R Friday afternoon": the keyword may lead a day and time.
+        let reschedule = matches!(lead_word(body).as_deref(), Some("R" | "RESCHEDULE"));
         let intent = nlu::intent(body);
         let reply = match (&customer, word.as_deref(), intent) {
             (Some(c), _, _) if yes => self.confirm_next(c, now).await?,
             (Some(c), Some("CANCEL"), _) | (Some(c), _, Some(Intent::Cancel)) => {
                 self.ask_cancel(from, c, now).await?
             }
-            (Some(c), Some("R" | "RESCHEDULE"), _) | (Some(c), _, Some(Intent::Reschedule)) => {
-                self.offer_times(from, c, body, now).await?
-            }
+            (Some(c), _, _) if reschedule => self.offer_times(from, c, body, now).await?,
+            (Some(c), _, Some(Intent::Reschedule)) => self.offer_times(from, c, body, now).await?,
             (None, _, _)
                 if yes
-                    || matches!(word.as_deref(), Some("CANCEL" | "R" | "RESCHEDULE"))
+                    || reschedule
+                    || word.as_deref() == Some("CANCEL")
                     || matches!(intent, Some(Intent::Cancel | Intent::Reschedule)) =>
             {
                 format!(
@@ -450,6 +462,7 @@ mod tests {
         assert_eq!(keyword(" stop ").as_deref(), Some("STOP"));
         assert_eq!(keyword("C.").as_deref(), Some("C"));
         assert_eq!(keyword("please stop texting me"), None);
+        assert_eq!(lead_word("r, Friday afternoon").as_deref(), Some("R"));
         assert_eq!(chosen_number("#2", 3), Some(1));
         assert_eq!(chosen_number("3.", 3), Some(2));
         assert_eq!(chosen_number("4", 3), None);

@@ -105,6 +105,18 @@ pub async fn try_spawn_app(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Te
     })
 }
 
+/// A Twilio REST client for `app`'s fake Twilio, with the app's account (as the app's own).
+pub fn twilio_client(app: &TestApp) -> otto_twilio::rest::RestClient {
+    otto_twilio::rest::RestClient::new(&TwilioConfig {
+        account_sid: app.account_sid.clone(),
+        auth_token: SecretString::from(AUTH_TOKEN),
+        api_base_url: app.twilio.base_url(),
+        timeout_ms: 5_000,
+        from_number: app.shop.config().phone.clone(),
+    })
+    .unwrap()
+}
+
 /// A free oil-change slot a caller can name (see `otto::commands::demo::speakable_slot`).
 pub async fn speakable_slot(shop: &Shop) -> (chrono::DateTime<Utc>, String) {
     otto::commands::demo::speakable_slot(shop, Utc::now())
