@@ -19,7 +19,6 @@ macro_rules! impl_calendar_outbox {
             use chrono::{DateTime, Utc};
             use otto_core::records::{Appointment, CALENDAR_SYNC_JOB};
 
-            use $crate::db_time::DbTime;
             use $crate::inputs::calendar_sync_key;
             use $crate::store::StoreResult;
 
@@ -32,19 +31,16 @@ macro_rules! impl_calendar_outbox {
                 appointment: &Appointment,
                 now: DateTime<Utc>,
             ) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO jobs (kind, payload, dedup_key, status, attempts, max_attempts, \
-                     run_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, \
-                     $5, $5) ON CONFLICT (dedup_key) DO NOTHING",
+                super::insert_job_in(
+                    conn,
+                    CALENDAR_SYNC_JOB,
+                    &appointment.id.to_string(),
+                    &calendar_sync_key(appointment),
+                    $crate::inputs::CALENDAR_SYNC_ATTEMPTS,
+                    now,
+                    now,
                 )
-                .bind(CALENDAR_SYNC_JOB)
-                .bind(appointment.id.to_string())
-                .bind(calendar_sync_key(appointment))
-                .bind($crate::inputs::CALENDAR_SYNC_ATTEMPTS as i32)
-                .bind(DbTime(now))
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
+                .await
             }
         }
     };

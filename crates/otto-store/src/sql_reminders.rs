@@ -80,20 +80,16 @@ macro_rules! impl_reminder_store {
                 run_at: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO jobs (kind, payload, dedup_key, status, attempts, max_attempts, \
-                     run_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, \
-                     $6, $6) ON CONFLICT (dedup_key) DO NOTHING",
+                super::insert_job_in(
+                    conn,
+                    REMINDER_JOB,
+                    &id.to_string(),
+                    &reminder_job_key(id, round),
+                    REMINDER_JOB_ATTEMPTS,
+                    run_at,
+                    now,
                 )
-                .bind(REMINDER_JOB)
-                .bind(id.to_string())
-                .bind(reminder_job_key(id, round))
-                .bind(REMINDER_JOB_ATTEMPTS as i32)
-                .bind(DbTime(run_at))
-                .bind(DbTime(now))
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
+                .await
             }
 
             /// Adds `new` with its send job unless an equal reminder exists; the new row.

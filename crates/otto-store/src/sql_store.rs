@@ -312,6 +312,34 @@ macro_rules! impl_sql_store {
             rows.iter().map(f).collect()
         }
 
+        /// Inserts a pending job of `kind` (`payload`, at most `attempts` tries, due at
+        /// `run_at`) keyed by `dedup_key`, inside the caller's transaction; a no-op when a job
+        /// with that key exists. The outboxes (reminders, calendar) enqueue through it.
+        pub(crate) async fn insert_job_in(
+            conn: &mut DbConn,
+            kind: &str,
+            payload: &str,
+            dedup_key: &str,
+            attempts: u32,
+            run_at: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO jobs (kind, payload, dedup_key, status, attempts, max_attempts, \
+                 run_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, \
+                 $6, $6) ON CONFLICT (dedup_key) DO NOTHING",
+            )
+            .bind(kind)
+            .bind(payload)
+            .bind(dedup_key)
+            .bind(i32_of(attempts, "max_attempts")?)
+            .bind(DbTime(run_at))
+            .bind(DbTime(now))
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
         fn i32_of(v: u32, what: &'static str) -> StoreResult<i32> {
             i32::try_from(v).map_err(|_| StoreError::Rejected(format!("{what} is too large")))
         }
