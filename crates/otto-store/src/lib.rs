@@ -8,6 +8,8 @@
 //!   store also implements.
 //! - [`reminders`]: the [`ReminderStore`] trait (confirmations and reminders with their send
 //!   state, SMS opt-outs, SMS conversation state), which every store also implements.
+//! - [`calendar`]: the [`CalendarStore`] trait (Google Calendar state that outlives a process,
+//!   and the drift the reconcile found), which every store also implements.
 //! - [`error`]: the store's error type, [`StoreError`].
 //! - [`sqlite`], [`postgres`]: the two backends; `sql_store` holds the SQL they share and
 //!   `db_time` how instants are stored.
@@ -18,6 +20,7 @@
 //! when `OTTO_TEST_DATABASE_URL` is set (e.g. `postgres://postgres@127.0.0.1:5432/test`), on a
 //! fresh PostgreSQL database per test (`otto_t_<random>`, dropped afterwards).
 
+pub mod calendar;
 mod db_time;
 pub mod error;
 pub mod inputs;
@@ -33,6 +36,7 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use calendar::{CalendarDrift, CalendarStore};
 pub use error::StoreError;
 pub use inputs::{
     CALENDAR_SYNC_ATTEMPTS, CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment,

@@ -15,6 +15,7 @@ use otto_core::records::{
     NewCustomer, NewVehicle, ServiceRecord, Vehicle,
 };
 
+use crate::calendar::CalendarStore;
 use crate::error::StoreError;
 use crate::inputs::{
     CallEnd, CallQuery, CallRecord, ImportedAppointment, NewAppointment, NewCall, NewJob,
@@ -33,7 +34,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// (connection lost, pool timeout after 5 s) or [`StoreError::Corrupt`] (a stored value no
 /// longer parses).
 #[async_trait]
-pub trait Store: StaffStore + ReminderStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    StaffStore + ReminderStore + CalendarStore + Send + Sync + std::fmt::Debug
+{
     /// Which backend this is: "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 

@@ -416,9 +416,9 @@ pub struct SmsArgs {
 #[derive(Debug, Subcommand)]
 pub enum CalendarCommand {
     /// Walk the owner through Google's consent: print the consent page's address, take the
-    /// code Google gives back (or the whole address it redirected to), and print the refresh
-    /// token to put in the configuration (`calendar.refresh_token`). Needs `calendar.client_id`
-    /// and `calendar.client_secret`.
+    /// code Google gives back (or the whole address it redirected to), and store the refresh
+    /// token in the database (or, with `--print`, print it for `calendar.refresh_token`).
+    /// Needs `calendar.client_id` and `calendar.client_secret`.
     Connect {
         /// The code (or the redirected address); read from stdin when absent.
         #[arg(long)]
@@ -427,6 +427,9 @@ pub enum CalendarCommand {
         /// desktop client: nothing needs to listen there).
         #[arg(long, default_value = "http://127.0.0.1:8765/")]
         redirect_uri: String,
+        /// Print the refresh token for the configuration instead of storing it.
+        #[arg(long)]
+        print: bool,
     },
     /// Check access to the configured calendars and list their busy times in the coming days.
     Check {

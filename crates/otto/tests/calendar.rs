@@ -77,8 +77,10 @@ async fn setup() -> Setup {
 }
 
 /// Runs the job worker with the `calendar.sync` handler until the token fires.
-fn run_worker(s: &Setup) -> CancellationToken {
-    let handler = SyncCalendar::new(s.config.calendar.as_ref().unwrap(), s.shop.clone()).unwrap();
+async fn run_worker(s: &Setup) -> CancellationToken {
+    let handler = SyncCalendar::new(s.config.calendar.as_ref().unwrap(), s.shop.clone())
+        .await
+        .unwrap();
     let worker = Worker::new(
         s.shop.store().clone(),
         Registry::new().with(Arc::new(handler)),
@@ -138,7 +140,7 @@ fn event_of<'a>(events: &'a [Value], a: &Appointment) -> Option<&'a Value> {
 #[tokio::test]
 async fn bookings_moves_and_cancellations_reach_the_calendar_in_the_shops_time_zone() {
     let s = setup().await;
-    let stop = run_worker(&s);
+    let stop = run_worker(&s).await;
     // Friday 12 March 2027 10:00 EST and Monday 15 March 10:00 EDT (DST began on the 14th).
     let before = book(&s, "555-555-0101", utc(2027, 3, 12, 15, 0)).await;
     let after = book(&s, "555-555-0102", utc(2027, 3, 15, 14, 0)).await;
@@ -198,7 +200,7 @@ async fn an_insert_that_timed_out_after_google_stored_it_makes_one_event() {
         Op::Insert,
         [Fault::StoreThenStall(Duration::from_millis(1500))],
     );
-    let stop = run_worker(&s);
+    let stop = run_worker(&s).await;
     let a = book(&s, "555-555-0103", utc(2027, 3, 15, 15, 0)).await;
     eventually("the event id recorded", async || {
         let a = s.shop.store().appointment(a.id).await.unwrap().unwrap();
@@ -218,7 +220,7 @@ async fn an_insert_that_timed_out_after_google_stored_it_makes_one_event() {
 async fn bookings_succeed_while_google_is_down_and_their_events_appear_when_it_is_back() {
     let s = setup().await;
     s.fake.set_down(true);
-    let stop = run_worker(&s);
+    let stop = run_worker(&s).await;
     let started = std::time::Instant::now();
     let a = book(&s, "555-555-0104", utc(2027, 3, 15, 13, 0)).await;
     let b = book(&s, "555-555-0105", utc(2027, 3, 16, 13, 0)).await;
@@ -376,7 +378,7 @@ async fn a_revoked_refresh_token_leaves_bookings_working_and_ready_telling() {
 #[tokio::test]
 async fn drift_is_reported_and_the_booking_stays() {
     let s = setup().await;
-    let stop = run_worker(&s);
+    let stop = run_worker(&s).await;
     let a = book(&s, "555-555-0106", utc(2027, 3, 15, 14, 0)).await;
     eventually("the event", async || {
         let a = s.shop.store().appointment(a.id).await.unwrap().unwrap();
@@ -393,7 +395,9 @@ async fn drift_is_reported_and_the_booking_stays() {
         .unwrap()
         .calendar_event_id
         .unwrap();
-    let reconcile = Reconcile::new(s.config.calendar.as_ref().unwrap(), s.shop.clone()).unwrap();
+    let reconcile = Reconcile::new(s.config.calendar.as_ref().unwrap(), s.shop.clone())
+        .await
+        .unwrap();
     assert!(reconcile.once(now()).await.unwrap().is_empty(), "in sync");
     // Someone drags the event to 15:00 EDT in Google.
     s.fake.move_event(
@@ -415,6 +419,17 @@ async fn drift_is_reported_and_the_booking_stays() {
         reconcile.once(now()).await.unwrap().is_empty(),
         "reported once"
     );
+    // Kept for the dashboard; a restarted reconcile goes on from the stored sync token.
+    let kept = s.shop.store().calendar_drifts(10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].event, drifts[0].event);
+    let restarted = Reconcile::new(s.config.calendar.as_ref().unwrap(), s.shop.clone())
+        .await
+        .unwrap();
+    assert!(
+        restarted.once(now()).await.unwrap().is_empty(),
+        "not reported again after a restart"
+    );
 
     // An expired sync token means a full list again, and the drift is seen again.
     s.fake.expire_sync_tokens();
@@ -423,24 +438,32 @@ async fn drift_is_reported_and_the_booking_stays() {
     // With restore_event, the reconcile puts the event back through the outbox.
     let mut restore = s.config.calendar.clone().unwrap();
     restore.drift_policy = DriftPolicy::RestoreEvent;
-    let reconcile = Reconcile::new(&restore, s.shop.clone()).unwrap();
+    let reconcile = Reconcile::new(&restore, s.shop.clone()).await.unwrap();
+    s.fake.expire_sync_tokens();
     assert_eq!(reconcile.once(now()).await.unwrap().len(), 1);
-    let stop = run_worker(&s);
+    let stop = run_worker(&s).await;
     eventually("the event restored", async || {
         s.fake.live_events(FRONTDESK)[0]["start"]["dateTime"] == "2027-03-15T10:00:00-04:00"
     })
     .await;
     stop.cancel();
+    // The restored event matches the booking: the drift is no longer shown.
+    assert!(reconcile.once(now()).await.unwrap().is_empty());
+    assert!(s.shop.store().calendar_drifts(10).await.unwrap().is_empty());
 }
 
 /// `otto …` against the fake, with the calendar configured through the environment.
-async fn otto_cli(fake: &FakeGoogle, refresh: bool, args: &[&str]) -> (bool, String, String) {
-    let dir = tempfile::tempdir().unwrap();
+async fn otto_cli(
+    fake: &FakeGoogle,
+    dir: &std::path::Path,
+    refresh: bool,
+    args: &[&str],
+) -> (bool, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_otto"));
     cmd.env_remove("OTTO_WHISPER_MODEL")
         .env(
             "OTTO_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("otto.db").display()),
+            format!("sqlite://{}", dir.join("otto.db").display()),
         )
         .env("OTTO_CALENDAR__CLIENT_ID", google::CLIENT_ID)
         .env("OTTO_CALENDAR__CLIENT_SECRET", google::CLIENT_SECRET)
@@ -463,14 +486,21 @@ async fn otto_cli(fake: &FakeGoogle, refresh: bool, args: &[&str]) -> (bool, Str
 }
 
 #[tokio::test]
-async fn calendar_connect_prints_the_refresh_token_and_check_lists_busy_times() {
+async fn calendar_connect_stores_or_prints_the_refresh_token_and_check_lists_busy_times() {
     let fake = FakeGoogle::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let redirect = format!(
         "http://127.0.0.1:8765/?code={}&scope=x",
         google::CONSENT_CODE
     );
-    let (ok, out, err) =
-        otto_cli(&fake, false, &["calendar", "connect", "--code", &redirect]).await;
+    let (ok, out, err) = otto_cli(
+        &fake,
+        dir,
+        false,
+        &["calendar", "connect", "--print", "--code", &redirect],
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(out.contains(&fake.auth_url()), "{out}");
     assert!(out.contains("access_type=offline"), "{out}");
@@ -479,7 +509,27 @@ async fn calendar_connect_prints_the_refresh_token_and_check_lists_busy_times() 
         "{out}"
     );
 
-    let (ok, _, err) = otto_cli(&fake, false, &["calendar", "connect", "--code", "4/wrong"]).await;
+    let (ok, _, err) = otto_cli(&fake, dir, false, &["calendar", "check"]).await;
+    assert!(!ok, "not connected yet");
+    assert!(err.contains("otto calendar connect"), "{err}");
+    let (ok, out, err) = otto_cli(
+        &fake,
+        dir,
+        false,
+        &["calendar", "connect", "--code", &redirect],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("stored in the database"), "{out}");
+    assert!(!out.contains(google::REFRESH_TOKEN), "{out}");
+
+    let (ok, _, err) = otto_cli(
+        &fake,
+        dir,
+        false,
+        &["calendar", "connect", "--code", "4/wrong"],
+    )
+    .await;
     assert!(!ok);
     assert!(err.contains("refused the code"), "{err}");
 
@@ -491,7 +541,8 @@ async fn calendar_connect_prints_the_refresh_token_and_check_lists_busy_times() 
         start,
         start + chrono::Duration::hours(2),
     );
-    let (ok, out, err) = otto_cli(&fake, true, &["calendar", "check"]).await;
+    // The stored token, with none in the configuration.
+    let (ok, out, err) = otto_cli(&fake, dir, false, &["calendar", "check"]).await;
     assert!(ok, "{err}");
     assert!(out.contains("authorised"), "{out}");
     let local = start.with_timezone(&chrono_tz::America::New_York);
@@ -500,8 +551,17 @@ async fn calendar_connect_prints_the_refresh_token_and_check_lists_busy_times() 
         "{out}"
     );
 
+    let (_, out, _) = otto_cli(&fake, dir, false, &["doctor"]).await;
+    assert!(
+        out.contains("calendar") && out.contains("authorised for"),
+        "{out}"
+    );
+
     fake.revoke_refresh_token();
-    let (ok, _, err) = otto_cli(&fake, true, &["calendar", "check"]).await;
+    let (_, out, _) = otto_cli(&fake, dir, false, &["doctor"]).await;
+    assert!(out.contains("reauthorise"), "{out}");
+    assert!(!out.contains(google::REFRESH_TOKEN), "{out}");
+    let (ok, _, err) = otto_cli(&fake, dir, true, &["calendar", "check"]).await;
     assert!(!ok);
     assert!(err.contains("otto calendar connect"), "{err}");
     assert!(
@@ -601,10 +661,12 @@ async fn a_sync_that_ran_out_of_attempts_is_revived_by_the_reconcile() {
             .await
             .unwrap();
     }
-    let reconcile = Reconcile::new(s.config.calendar.as_ref().unwrap(), s.shop.clone()).unwrap();
+    let reconcile = Reconcile::new(s.config.calendar.as_ref().unwrap(), s.shop.clone())
+        .await
+        .unwrap();
     reconcile.once(now()).await.unwrap();
     reconcile.once(now()).await.unwrap();
-    let stop = run_worker(&s);
+    let stop = run_worker(&s).await;
     eventually("the event after all", async || {
         event_of(&s.fake.live_events(FRONTDESK), &a).is_some()
     })
@@ -650,7 +712,7 @@ async fn a_service_account_key_file_works_instead_of_the_owners_consent() {
         config,
         _dir: dir,
     };
-    let stop = run_worker(&s);
+    let stop = run_worker(&s).await;
     let a = book(&s, "555-555-0108", utc(2027, 3, 18, 14, 0)).await;
     eventually("the event", async || {
         event_of(&s.fake.live_events(FRONTDESK), &a).is_some()

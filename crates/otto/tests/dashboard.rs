@@ -297,6 +297,34 @@ async fn staff_work_the_records(app: &TestApp) {
         )
         .await;
     assert!(to.contains("error="), "{to}");
+    // A calendar event moved by hand in Google shows on Today until it matches again.
+    let (_, page) = owner.get("/").await;
+    assert!(!page.contains("Calendar changes"));
+    store
+        .record_calendar_drift(&otto_store::CalendarDrift {
+            appointment_id: booked.id,
+            booked: (moved.start, moved.end),
+            event: Some((
+                moved.start + chrono::Duration::hours(2),
+                moved.end + chrono::Duration::hours(2),
+            )),
+            found_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let (_, page) = owner.get("/").await;
+    assert!(page.contains("Calendar changes (1)"), "{page}");
+    let shown = (moved.start + chrono::Duration::hours(2))
+        .with_timezone(&tz)
+        .format("%-I:%M %p")
+        .to_string();
+    assert!(
+        page.contains("moved in Google to") && page.contains(&shown),
+        "{page}"
+    );
+    store.clear_calendar_drift(booked.id).await.unwrap();
+    let (_, page) = owner.get("/").await;
+    assert!(!page.contains("Calendar changes"));
     // The week view and the search list it.
     let (_, page) = owner.get(&format!("/appointments?week={day}")).await;
     assert!(

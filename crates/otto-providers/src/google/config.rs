@@ -42,8 +42,8 @@ pub struct GoogleCalendarConfig {
     /// OAuth client secret (`GOCSPX-…`); required with `client_id`.
     #[serde(serialize_with = "otto_core::privacy::serialize_redacted_option")]
     pub client_secret: Option<SecretString>,
-    /// The owner's refresh token (`1//…`, printed by `otto calendar connect`); required by
-    /// everything but `otto calendar connect`.
+    /// The owner's refresh token (`1//…`, printed by `otto calendar connect --print`); when
+    /// absent, the one `otto calendar connect` stored in the database is used.
     #[serde(serialize_with = "otto_core::privacy::serialize_redacted_option")]
     pub refresh_token: Option<SecretString>,
     /// The alternative to the owner's consent: a service account's JSON key file (§1.2). The

@@ -1,12 +1,14 @@
 //! The calendar outbox: with it on, a booking, a move and a cancellation each enqueue one
 //! `calendar.sync` job in their own transaction; a refused change and a confirmation none.
+//! Calendar state (sync and refresh tokens) and the drift the reconcile found are kept.
 
 use std::sync::Arc;
 
 use chrono::Duration;
 use otto_core::records::{AppointmentStatus, BookingSource, CALENDAR_SYNC_JOB, Job};
+use otto_store::calendar::SYNC_TOKEN_PREFIX;
 use otto_store::testing::{customer, utc};
-use otto_store::{NewAppointment, Store, StoreError, calendar_sync_key};
+use otto_store::{CalendarDrift, NewAppointment, Store, StoreError, calendar_sync_key};
 
 async fn sync_jobs(store: &Arc<dyn Store>) -> Vec<Job> {
     let mut jobs = store.jobs(None, 100).await.unwrap();
@@ -89,4 +91,85 @@ pub async fn bookings_moves_and_cancellations_enqueue_calendar_syncs(store: Arc<
             .is_err()
     );
     assert_eq!(sync_jobs(&store).await.len(), 3);
+}
+
+pub async fn calendar_state_and_drift_are_kept(store: Arc<dyn Store>) {
+    let name = format!("{SYNC_TOKEN_PREFIX}primary");
+    assert_eq!(store.calendar_state(&name).await.unwrap(), None);
+    store.set_calendar_state(&name, Some("t1")).await.unwrap();
+    store.set_calendar_state(&name, Some("t2")).await.unwrap();
+    assert_eq!(
+        store.calendar_state(&name).await.unwrap().as_deref(),
+        Some("t2")
+    );
+    store.set_calendar_state(&name, None).await.unwrap();
+    assert_eq!(store.calendar_state(&name).await.unwrap(), None);
+    assert!(matches!(
+        store
+            .set_calendar_state(&name, Some(&"x".repeat(8001)))
+            .await,
+        Err(StoreError::Rejected(_))
+    ));
+    assert!(matches!(
+        store.calendar_state("").await,
+        Err(StoreError::Rejected(_))
+    ));
+
+    let owner = store
+        .create_customer(&customer("Jordan Smith", "555-555-0123"))
+        .await
+        .unwrap();
+    let start = utc(2030, 3, 6, 14, 0);
+    let new = NewAppointment {
+        customer_id: owner.id,
+        vehicle_id: None,
+        service: "oil_change".into(),
+        start,
+        end: start + Duration::minutes(30),
+        source: BookingSource::Phone,
+        notes: None,
+    };
+    let a = store.book(&new, 2).await.unwrap();
+    let b = store.book(&new, 2).await.unwrap();
+    let moved = CalendarDrift {
+        appointment_id: a.id,
+        booked: (a.start, a.end),
+        event: Some((a.start + Duration::hours(3), a.end + Duration::hours(3))),
+        found_at: utc(2030, 3, 1, 9, 0),
+    };
+    let deleted = CalendarDrift {
+        appointment_id: b.id,
+        booked: (b.start, b.end),
+        event: None,
+        found_at: utc(2030, 3, 1, 10, 0),
+    };
+    store.record_calendar_drift(&moved).await.unwrap();
+    store.record_calendar_drift(&deleted).await.unwrap();
+    // Recorded again: replaced, not doubled.
+    store.record_calendar_drift(&moved).await.unwrap();
+    // An appointment that does not exist is ignored.
+    store
+        .record_calendar_drift(&CalendarDrift {
+            appointment_id: 999_999,
+            ..moved.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.calendar_drifts(10).await.unwrap(),
+        vec![deleted.clone(), moved.clone()]
+    );
+
+    // Only active appointments show; a cleared drift is gone.
+    store
+        .set_appointment_status(b.id, AppointmentStatus::Cancelled)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.calendar_drifts(10).await.unwrap(),
+        vec![moved.clone()]
+    );
+    store.clear_calendar_drift(a.id).await.unwrap();
+    store.clear_calendar_drift(a.id).await.unwrap();
+    assert!(store.calendar_drifts(10).await.unwrap().is_empty());
 }

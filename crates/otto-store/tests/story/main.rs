@@ -30,6 +30,7 @@ story! {
     ],
     calendar: [
         bookings_moves_and_cancellations_enqueue_calendar_syncs,
+        calendar_state_and_drift_are_kept,
     ],
     calls: [
         start_call_is_idempotent_and_turns_are_numbered,

@@ -22,13 +22,20 @@ use anyhow::Context;
 use otto_providers::google::token::ServiceAccountKey;
 use otto_providers::google::{GoogleBusy, GoogleCalendarClient, GoogleCalendarConfig, TokenSource};
 use otto_shop::Shop;
+use otto_store::Store;
+use otto_store::calendar::REFRESH_TOKEN;
 use secrecy::SecretString;
 
-/// A Calendar API client for `config` (its own token cache).
+/// A Calendar API client for `config` (its own token cache). The owner's refresh token is
+/// `calendar.refresh_token` when set, else the one `otto calendar connect` stored in `store`.
 ///
 /// # Errors
-/// Missing credentials (`validate` was not run) or an HTTP client that cannot be built.
-pub fn client(config: &GoogleCalendarConfig) -> anyhow::Result<GoogleCalendarClient> {
+/// Missing credentials, an unreadable key file, the store failing, or an HTTP client that
+/// cannot be built.
+pub async fn client(
+    config: &GoogleCalendarConfig,
+    store: &dyn Store,
+) -> anyhow::Result<GoogleCalendarClient> {
     let tokens = match &config.service_account_key_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| {
@@ -46,7 +53,7 @@ pub fn client(config: &GoogleCalendarConfig) -> anyhow::Result<GoogleCalendarCli
                 config.request_timeout_ms,
             )?
         }
-        None => refresh_tokens(config)?,
+        None => refresh_tokens(config, store).await?,
     };
     Ok(GoogleCalendarClient::new(
         &config.api_base_url,
@@ -56,15 +63,25 @@ pub fn client(config: &GoogleCalendarConfig) -> anyhow::Result<GoogleCalendarCli
 }
 
 /// The refresh-token source of `config` (the owner's consent).
-fn refresh_tokens(config: &GoogleCalendarConfig) -> anyhow::Result<TokenSource> {
+async fn refresh_tokens(
+    config: &GoogleCalendarConfig,
+    store: &dyn Store,
+) -> anyhow::Result<TokenSource> {
     let secret = config
         .client_secret
         .clone()
         .context("calendar.client_secret is required")?;
-    let refresh: SecretString = config
-        .refresh_token
-        .clone()
-        .context("calendar.refresh_token is required (run `otto calendar connect`)")?;
+    let refresh: SecretString = match &config.refresh_token {
+        Some(token) => token.clone(),
+        None => store
+            .calendar_state(REFRESH_TOKEN)
+            .await?
+            .map(SecretString::from)
+            .context(
+                "the calendar is not connected: run `otto calendar connect` (or set \
+                 calendar.refresh_token)",
+            )?,
+    };
     Ok(TokenSource::new(
         &config.token_url,
         &config.client_id,
@@ -79,12 +96,12 @@ fn refresh_tokens(config: &GoogleCalendarConfig) -> anyhow::Result<TokenSource> 
 ///
 /// # Errors
 /// As [`client`].
-pub fn attach(config: Option<&GoogleCalendarConfig>, shop: Shop) -> anyhow::Result<Shop> {
+pub async fn attach(config: Option<&GoogleCalendarConfig>, shop: Shop) -> anyhow::Result<Shop> {
     let Some(config) = config else {
         return Ok(shop);
     };
     let busy = GoogleBusy::new(
-        client(config)?,
+        client(config, shop.store().as_ref()).await?,
         config.busy_calendar_ids(),
         config.busy_cache_secs,
         config.busy_deadline_ms,

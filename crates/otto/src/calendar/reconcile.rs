@@ -4,18 +4,22 @@
 //! `fullSyncRequired`) — and compares each of Otto's events (those with
 //! `extendedProperties.private.otto_appointment_id`) with its appointment.
 //!
-//! An active appointment whose event was moved or deleted by hand in Google is a [`Drift`]:
-//! logged, counted in `otto_calendar_drift_total`, and handled by `calendar.drift_policy`:
+//! An active appointment whose event was moved or deleted by hand in Google is a
+//! [`CalendarDrift`]: logged, counted in `otto_calendar_drift_total`, kept in the store for the
+//! dashboard's Today page until the event matches the booking again, and handled by
+//! `calendar.drift_policy`:
 //! `report` (the default) leaves the booking and the event as they are; `restore_event`
 //! enqueues a `calendar.sync` job that puts the event back at the booking's time. The
 //! booking itself is never moved by the reconcile.
+//!
+//! The sync token is kept in the store (`calendar_state`, [`SYNC_TOKEN_PREFIX`] + calendar id),
+//! so a restart goes on from where the last pass stopped and instances share one token.
 //!
 //! Each pass also gives a second life to `calendar.sync` jobs that ran out of attempts (a
 //! Google outage longer than their retries): one new job per dead one, so no booking's event
 //! is lost to an outage. Jobs buried for a permanent failure (before their last attempt) stay
 //! buried.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,26 +30,15 @@ use otto_providers::google::{
     APPOINTMENT_KEY, GoogleCalendarClient, GoogleCalendarConfig, SyncPage,
 };
 use otto_shop::Shop;
-use otto_store::NewJob;
+use otto_store::calendar::SYNC_TOKEN_PREFIX;
+use otto_store::{CalendarDrift, NewJob};
 use tokio_util::sync::CancellationToken;
-
-/// An event of Otto's that no longer matches its booking.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Drift {
-    /// The appointment.
-    pub appointment_id: Id,
-    /// The booking's start and end (UTC).
-    pub booked: (DateTime<Utc>, DateTime<Utc>),
-    /// The event's start and end now (UTC); `None` when the event was deleted in Google.
-    pub event: Option<(DateTime<Utc>, DateTime<Utc>)>,
-}
 
 /// The drift reconcile of one calendar.
 pub struct Reconcile {
     shop: Shop,
     client: GoogleCalendarClient,
     config: GoogleCalendarConfig,
-    sync_token: Mutex<Option<String>>,
 }
 
 impl Reconcile {
@@ -53,12 +46,11 @@ impl Reconcile {
     ///
     /// # Errors
     /// As [`super::client`].
-    pub fn new(config: &GoogleCalendarConfig, shop: Shop) -> anyhow::Result<Self> {
+    pub async fn new(config: &GoogleCalendarConfig, shop: Shop) -> anyhow::Result<Self> {
         Ok(Self {
-            client: super::client(config)?,
+            client: super::client(config, shop.store().as_ref()).await?,
             shop,
             config: config.clone(),
-            sync_token: Mutex::new(None),
         })
     }
 
@@ -81,11 +73,13 @@ impl Reconcile {
     ///
     /// # Errors
     /// Google or the store failed (the sync token is kept, so nothing is skipped).
-    pub async fn once(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Drift>> {
+    pub async fn once(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<CalendarDrift>> {
         self.revive_exhausted_syncs().await?;
+        let store = self.shop.store();
         let calendar = self.config.calendar_id.as_str();
+        let token_name = format!("{SYNC_TOKEN_PREFIX}{calendar}");
         let full_from = now - chrono::Duration::days(1);
-        let token = self.lock().clone();
+        let token = store.calendar_state(&token_name).await?;
         let mut page = self
             .client
             .sync_events(calendar, token.as_deref(), full_from)
@@ -103,11 +97,14 @@ impl Reconcile {
         };
         let mut drifts = Vec::new();
         for event in &events {
-            if let Some(d) = self.drift_of(event).await? {
-                drifts.push(d);
+            match self.drift_of(event, now).await? {
+                Seen::Drift(d) => drifts.push(d),
+                Seen::Matches(id) => store.clear_calendar_drift(id).await?,
+                Seen::NotOurs => {}
             }
         }
         for d in &drifts {
+            store.record_calendar_drift(d).await?;
             metrics::counter!("otto_calendar_drift_total").increment(1);
             tracing::warn!(
                 appointment = d.appointment_id,
@@ -129,7 +126,9 @@ impl Reconcile {
                     .await?;
             }
         }
-        *self.lock() = Some(next_sync_token);
+        store
+            .set_calendar_state(&token_name, Some(&next_sync_token))
+            .await?;
         Ok(drifts)
     }
 
@@ -160,8 +159,8 @@ impl Reconcile {
         Ok(())
     }
 
-    /// The drift `event` shows, if it is Otto's and no longer matches an active booking.
-    async fn drift_of(&self, event: &Event) -> anyhow::Result<Option<Drift>> {
+    /// What `event` shows: a drift when it is Otto's and no longer matches an active booking.
+    async fn drift_of(&self, event: &Event, now: DateTime<Utc>) -> anyhow::Result<Seen> {
         // Cancelled stubs carry only their id: find the appointment by its event id.
         let appointment = match event.private(APPOINTMENT_KEY) {
             Some(id) => match id.parse::<Id>() {
@@ -175,10 +174,10 @@ impl Reconcile {
             None => None,
         };
         let Some(a) = appointment.filter(|a| a.status.is_active()) else {
-            return Ok(None);
+            return Ok(Seen::NotOurs);
         };
         if a.calendar_event_id.as_deref() != event.id.as_deref() {
-            return Ok(None);
+            return Ok(Seen::NotOurs);
         }
         let booked = (a.start, a.end);
         let now_at = if event.status.as_deref() == Some("cancelled") {
@@ -186,13 +185,17 @@ impl Reconcile {
         } else {
             match (time(event.start.as_ref()), time(event.end.as_ref())) {
                 (Some(s), Some(e)) => Some((s, e)),
-                _ => return Ok(None), // an all-day event is not one of Otto's
+                _ => return Ok(Seen::NotOurs), // an all-day event is not one of Otto's
             }
         };
-        Ok((now_at != Some(booked)).then_some(Drift {
+        if now_at == Some(booked) {
+            return Ok(Seen::Matches(a.id));
+        }
+        Ok(Seen::Drift(CalendarDrift {
             appointment_id: a.id,
             booked,
             event: now_at,
+            found_at: now,
         }))
     }
 
@@ -214,10 +217,16 @@ impl Reconcile {
             .into_iter()
             .find(|a| a.calendar_event_id.as_deref() == Some(event_id)))
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        self.sync_token.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// What one changed event tells the reconcile.
+enum Seen {
+    /// Not an event of an active appointment of Otto's.
+    NotOurs,
+    /// The event of appointment `.0` matches its booking.
+    Matches(Id),
+    /// The event no longer matches its booking.
+    Drift(CalendarDrift),
 }
 
 fn time(t: Option<&EventDateTime>) -> Option<DateTime<Utc>> {

@@ -42,9 +42,9 @@ impl SyncCalendar {
     ///
     /// # Errors
     /// As [`super::client`].
-    pub fn new(config: &GoogleCalendarConfig, shop: Shop) -> anyhow::Result<Self> {
+    pub async fn new(config: &GoogleCalendarConfig, shop: Shop) -> anyhow::Result<Self> {
         Ok(Self {
-            client: super::client(config)?,
+            client: super::client(config, shop.store().as_ref()).await?,
             shop,
             config: config.clone(),
         })

@@ -1,6 +1,7 @@
-//! `otto calendar connect` (the owner's consent, ending in a refresh token for the
-//! configuration) and `otto calendar check` (a token, then the busy times of the configured
-//! calendars for the coming days), `shared/protocols/google-calendar.md` §1.1 and §3.
+//! `otto calendar connect` (the owner's consent, ending in a refresh token stored in the
+//! database, or printed for the configuration) and `otto calendar check` (a token, then the
+//! busy times of the configured calendars for the coming days),
+//! `shared/protocols/google-calendar.md` §1.1 and §3.
 
 use std::io::BufRead;
 
@@ -8,6 +9,7 @@ use anyhow::{Context, bail};
 use chrono::{Duration, Utc};
 use otto_core::scheduling::Interval;
 use otto_providers::google::token::{SCOPES, TokenSource, consent_url};
+use otto_store::calendar::REFRESH_TOKEN;
 use secrecy::ExposeSecret;
 
 use crate::cli::CalendarCommand;
@@ -25,7 +27,11 @@ pub async fn run(config: &Config, cmd: CalendarCommand) -> anyhow::Result<()> {
         );
     };
     match cmd {
-        CalendarCommand::Connect { code, redirect_uri } => {
+        CalendarCommand::Connect {
+            code,
+            redirect_uri,
+            print,
+        } => {
             let secret = c
                 .client_secret
                 .as_ref()
@@ -58,16 +64,35 @@ pub async fn run(config: &Config, cmd: CalendarCommand) -> anyhow::Result<()> {
             )
             .await
             .context("Google refused the code (it is single-use and expires in minutes)")?;
+            if print {
+                println!(
+                    "\n3. Connected. Put the refresh token in the configuration (keep it \
+                     secret):\n\n   [calendar]\n   refresh_token = \"{}\"\n\n   or \
+                     OTTO_CALENDAR__REFRESH_TOKEN in the environment, then restart Otto.",
+                    refresh.expose_secret()
+                );
+                return Ok(());
+            }
+            let store = super::open_store(config).await?;
+            store
+                .set_calendar_state(REFRESH_TOKEN, Some(refresh.expose_secret()))
+                .await
+                .context("cannot store the refresh token")?;
             println!(
-                "\n3. Connected. Put the refresh token in the configuration (keep it secret):\n\n   \
-                 [calendar]\n   refresh_token = \"{}\"\n\n   or OTTO_CALENDAR__REFRESH_TOKEN in \
-                 the environment, then restart Otto.",
-                refresh.expose_secret()
+                "\n3. Connected. The refresh token is stored in the database; restart Otto to \
+                 use it."
             );
+            if c.refresh_token.is_some() {
+                println!(
+                    "   calendar.refresh_token is also set in the configuration and is used \
+                     instead: remove it."
+                );
+            }
             Ok(())
         }
         CalendarCommand::Check { days } => {
-            let client = crate::calendar::client(c)?;
+            let store = super::open_store(config).await?;
+            let client = crate::calendar::client(c, store.as_ref()).await?;
             client
                 .tokens()
                 .access_token()

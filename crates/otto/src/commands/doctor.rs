@@ -2,13 +2,14 @@
 //! do), and fails when a check fails: the configuration, the database and its schema, Redis
 //! when configured, the speech model or Deepgram, the public URL and signature checking, staff
 //! accounts, and whether each configured vendor (Twilio, Deepgram, the LLM) answers at its base
-//! URL. Reachability only: credentials are not spent on a test request.
+//! URL. Reachability only: credentials are not spent on a test request, except Google
+//! Calendar's, where getting an access token is the check (it tells "reauthorise" apart).
 
 use std::time::Duration;
 
 use anyhow::bail;
 
-use super::open_shop;
+use super::open_store;
 use crate::config::{Config, redact_url_password};
 use crate::server::loopback_url;
 use crate::sessions::Sessions;
@@ -62,6 +63,32 @@ async fn vendor(http: &reqwest::Client, what: &'static str, url: &str) -> Check 
     }
 }
 
+/// Whether Google gives Otto an access token for `config`'s credentials.
+async fn calendar(
+    config: &otto_providers::google::GoogleCalendarConfig,
+    store: &dyn otto_store::Store,
+) -> Check {
+    let client = match crate::calendar::client(config, store).await {
+        Ok(c) => c,
+        Err(e) => return line(Status::Fail, "calendar", format!("{e:#}")),
+    };
+    match client.tokens().access_token().await {
+        Ok(_) => line(
+            Status::Ok,
+            "calendar",
+            format!("authorised for {}", config.calendar_id),
+        ),
+        Err(otto_providers::ProviderError::Status {
+            code: Some(code), ..
+        }) if code == "invalid_grant" => line(
+            Status::Fail,
+            "calendar",
+            "reauthorise: Google refused the credentials; run `otto calendar connect`",
+        ),
+        Err(e) => line(Status::Fail, "calendar", e.to_string()),
+    }
+}
+
 /// Runs every check and prints one line each.
 ///
 /// # Errors
@@ -69,14 +96,15 @@ async fn vendor(http: &reqwest::Client, what: &'static str, url: &str) -> Check 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
     let mut checks = vec![line(Status::Ok, "configuration", "valid")];
     let db = redact_url_password(&config.database_url());
-    match tokio::time::timeout(Duration::from_secs(10), open_shop(config)).await {
-        Ok(Ok(shop)) => {
+    let mut opened = None;
+    match tokio::time::timeout(Duration::from_secs(10), open_store(config)).await {
+        Ok(Ok(store)) => {
             checks.push(line(
                 Status::Ok,
                 "database",
-                format!("{} {db}, schema up to date", shop.store().backend()),
+                format!("{} {db}, schema up to date", store.backend()),
             ));
-            match shop.store().list_staff().await {
+            match store.list_staff().await {
                 Ok(list) if list.is_empty() => checks.push(line(
                     Status::Warn,
                     "staff accounts",
@@ -89,6 +117,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
                 )),
                 Err(e) => checks.push(line(Status::Fail, "staff accounts", e.to_string())),
             }
+            opened = Some(store);
         }
         Ok(Err(e)) => checks.push(line(Status::Fail, "database", format!("{db}: {e:#}"))),
         Err(_) => checks.push(line(
@@ -157,6 +186,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     }
     if let Some(l) = &config.llm {
         checks.push(vendor(&http, "llm", &l.base_url).await);
+    }
+    if let (Some(c), Some(store)) = (&config.calendar, &opened) {
+        checks.push(calendar(c, store.as_ref()).await);
     }
     let mut failed = 0;
     for c in &checks {

@@ -29,7 +29,7 @@ pub fn registry(reminders: &Reminders, calendar: Option<Arc<SyncCalendar>>) -> R
 ///
 /// # Errors
 /// As [`crate::calendar::client`].
-pub fn calendar_work(
+pub async fn calendar_work(
     config: &Config,
     shop: &otto_shop::Shop,
 ) -> anyhow::Result<Option<(Arc<SyncCalendar>, Reconcile)>> {
@@ -37,8 +37,8 @@ pub fn calendar_work(
         return Ok(None);
     };
     Ok(Some((
-        Arc::new(SyncCalendar::new(c, shop.clone())?),
-        Reconcile::new(c, shop.clone())?,
+        Arc::new(SyncCalendar::new(c, shop.clone()).await?),
+        Reconcile::new(c, shop.clone()).await?,
     )))
 }
 
@@ -82,7 +82,7 @@ pub async fn run_background(
 /// The database cannot be opened.
 pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let shop = open_shop(&config).await?;
-    let calendar = calendar_work(&config, &shop)?;
+    let calendar = calendar_work(&config, &shop).await?;
     let reminders = Reminders::from_config(&config, shop)?;
     let stop = CancellationToken::new();
     let signal = stop.clone();

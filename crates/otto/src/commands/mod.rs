@@ -38,8 +38,17 @@ use crate::config::Config;
 /// with the shop's calendar attached when `calendar` is configured ([`crate::calendar::attach`]).
 ///
 /// # Errors
-/// The data directory cannot be created, or the database cannot be opened or migrated.
+/// As [`open_store`], or the calendar's credentials are missing.
 pub async fn open_shop(config: &Config) -> anyhow::Result<Shop> {
+    let shop = Shop::new(open_store(config).await?, Arc::new(config.shop.clone()));
+    crate::calendar::attach(config.calendar.as_ref(), shop).await
+}
+
+/// Opens (creating and migrating if needed) the configured store alone.
+///
+/// # Errors
+/// The data directory cannot be created, or the database cannot be opened or migrated.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn otto_store::Store>> {
     let url = config.database_url();
     if let Some(path) = url.strip_prefix("sqlite://")
         && let Some(dir) = std::path::Path::new(path).parent()
@@ -48,14 +57,12 @@ pub async fn open_shop(config: &Config) -> anyhow::Result<Shop> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     }
-    let store = otto_store::connect(&url).await.with_context(|| {
+    otto_store::connect(&url).await.with_context(|| {
         format!(
             "cannot open the database {}",
             crate::config::redact_url_password(&url)
         )
-    })?;
-    let shop = Shop::new(store, Arc::new(config.shop.clone()));
-    crate::calendar::attach(config.calendar.as_ref(), shop)
+    })
 }
 
 /// Raises this process's soft open-file limit to the hard limit: every live call holds a

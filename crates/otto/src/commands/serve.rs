@@ -52,7 +52,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         "starting Otto"
     );
     let state = Arc::new(AppState::new(config, calls)?);
-    let calendar = super::jobs::calendar_work(&state.config, &state.reminders.shop)?;
+    let calendar = super::jobs::calendar_work(&state.config, &state.reminders.shop).await?;
     let worker = state.config.worker.enabled.then(|| {
         tokio::spawn(super::jobs::run_background(
             state.reminders.clone(),

@@ -1,5 +1,6 @@
 //! `GET /`: Today. The day's schedule by bay as a timeline, the calls today with their
-//! outcomes, the messages waiting and the calls live now.
+//! outcomes, the messages waiting, the calls live now, and bookings whose Google Calendar
+//! event was moved or deleted by hand (issue #12's drift report).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +29,17 @@ pub struct Bar {
     pub title: String,
 }
 
+/// A booking whose calendar event no longer matches it.
+pub struct DriftRow {
+    pub id: Id,
+    pub service: String,
+    /// The booking, local time.
+    pub booked: String,
+    /// Where the event is now, local time, or that it was deleted.
+    pub event: String,
+    pub found: String,
+}
+
 /// One bay's row of the timeline.
 pub struct BayRow {
     pub bay: u32,
@@ -45,6 +57,7 @@ struct TodayPage {
     calls: Vec<CallRow>,
     messages: Vec<MessageRow>,
     live: Vec<LiveRow>,
+    drifts: Vec<DriftRow>,
 }
 
 /// The customers with these ids, by id (one lookup each; missing ones are left out).
@@ -125,6 +138,22 @@ pub async fn page(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
     let calls = CallRow::many(store, &calls, tz).await?;
     let messages = MessageRow::many(&store.messages(true, 50).await?, tz);
     let live = LiveRow::all(&state).await;
+    let mut drifts = Vec::new();
+    for d in store.calendar_drifts(20).await? {
+        let Some(a) = store.appointment(d.appointment_id).await? else {
+            continue;
+        };
+        drifts.push(DriftRow {
+            id: a.id,
+            service: view::service(shop, &a.service),
+            booked: view::date_time(a.start, tz),
+            event: d.event.map_or_else(
+                || "deleted in Google".to_owned(),
+                |(start, _)| format!("moved in Google to {}", view::date_time(start, tz)),
+            ),
+            found: view::date_time(d.found_at, tz),
+        });
+    }
     render(&TodayPage {
         layout: Layout::new(&state, &staff, "Today", "today"),
         day: view::date(today),
@@ -134,5 +163,6 @@ pub async fn page(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
         calls,
         messages,
         live,
+        drifts,
     })
 }
