@@ -159,5 +159,25 @@ async fn caller_speech_during_the_greeting_clears_playback_and_logs_what_was_hea
         "Otto answered the caller: {:?}",
         call.turns
     );
+    // The answer's first frame is timed where the socket took it, after its first TTS byte.
+    let timings = agent_turns[1]
+        .timings
+        .expect("the answer's stage latencies");
+    assert!(
+        timings.first_frame_ms >= timings.first_audio_ms
+            && timings.first_audio_ms >= timings.first_text_ms,
+        "{timings:?}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", app.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("otto_tts_ttfb_seconds") && metrics.contains("provider=\"deepgram\""),
+        "TTS time to first byte per provider"
+    );
+    assert!(metrics.contains("stage=\"first_frame_sent\""));
     app.server.shutdown().await.unwrap();
 }

@@ -183,10 +183,9 @@ pub struct TurnLatency {
     pub transcript: Duration,
     /// End of speech to the first sentence of the reply.
     pub first_text: Duration,
-    /// End of speech to the first TTS audio byte.
+    /// End of speech to the first TTS audio byte. (The first frame written to Twilio is
+    /// measured by the driver, at its socket writer: the engine never sees it.)
     pub first_audio: Duration,
-    /// End of speech to the first frame handed to the Twilio writer.
-    pub first_frame_sent: Duration,
 }
 
 /// Something the driver must do, drained with [`CallEngine::poll_output`] in order.
@@ -779,7 +778,6 @@ impl CallEngine {
                             .unwrap_or(now)
                             .saturating_duration_since(clock.speech_end),
                         first_audio: now.saturating_duration_since(clock.speech_end),
-                        first_frame_sent: now.saturating_duration_since(clock.speech_end),
                     };
                     self.outputs.push_back(Output::Latency(latency));
                 }

@@ -541,7 +541,6 @@ fn turn_latency_is_measured_from_the_end_of_speech() {
             transcript: Duration::from_millis(200),
             first_text: Duration::from_millis(600),
             first_audio: Duration::from_millis(700),
-            first_frame_sent: Duration::from_millis(700),
         })
     );
 }

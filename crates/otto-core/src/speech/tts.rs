@@ -27,6 +27,9 @@ pub struct TtsSession {
     /// Audio and markers, in order, on a bounded channel. Closed after [`TtsStream::close`]
     /// (or when the engine fails; the stream's next call then returns the error).
     pub events: mpsc::Receiver<TtsEvent>,
+    /// Which engine serves it, for metrics (`otto_tts_ttfb_seconds{provider}`): `deepgram`
+    /// or `local`.
+    pub provider: &'static str,
 }
 
 /// The control side of a per-call TTS stream.

@@ -132,6 +132,7 @@ impl TextToSpeech for DeepgramTts {
                 failure,
             }),
             events: events_rx,
+            provider: "deepgram",
         })
     }
 }

@@ -87,6 +87,7 @@ impl TextToSpeech for LocalTts {
                 epoch,
             }),
             events: event_rx,
+            provider: "local",
         })
     }
 }

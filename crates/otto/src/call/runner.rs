@@ -197,7 +197,9 @@ struct Call {
     turn_task: tokio::task::JoinHandle<()>,
     current: Option<(GenerationId, CancellationToken)>,
     /// Stage latencies of the reply being played, stored with its agent turn when it commits.
-    reply_timings: Option<TurnTimings>,
+    reply_timings: Option<FirstFrame>,
+    /// Which TTS engine the current session is (`TtsSession::provider`), for metrics.
+    tts_provider: &'static str,
     /// The next turn's place in the call log (the runner numbers turns, see [`write_turns`]).
     next_seq: u32,
     bad_messages: u32,
@@ -312,6 +314,7 @@ impl Call {
             turn_task,
             current: None,
             reply_timings: None,
+            tts_provider: tts.provider,
             next_seq: 0,
             bad_messages: 0,
             follow_ups: Vec::new(),
@@ -521,7 +524,16 @@ impl Call {
             Output::SendAudio(frame) => {
                 // Recorded once queued: a dropped frame never reaches the caller.
                 let copy = self.recording.is_some().then(|| frame.clone());
-                match self.outbound.audio(frame) {
+                // The reply's first frame reports when the socket takes it.
+                let queued = match self.reply_timings.as_mut() {
+                    Some(f) if f.written.is_none() => {
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        f.written = Some(rx);
+                        self.outbound.audio_reporting(frame, tx)
+                    }
+                    _ => self.outbound.audio(frame),
+                };
+                match queued {
                     Ok(()) => {
                         if let (Some(r), Some(frame)) = (&mut self.recording, copy) {
                             r.outbound(&frame);
@@ -557,7 +569,7 @@ impl Call {
                 turn.seq = Some(self.next_seq);
                 self.next_seq += 1;
                 if speaker == Speaker::Agent {
-                    turn.timings = self.reply_timings.take();
+                    turn.timings = self.reply_timings.take().map(FirstFrame::timings);
                 }
                 // Never dropped, never waited for: a full queue (the store has been down for
                 // a long time) hands the turn to a task that waits for room.
@@ -582,7 +594,15 @@ impl Call {
             Output::BargedIn { .. } => m::barge_in(),
             Output::Latency(latency) => {
                 m::turn_latency(&latency);
-                self.reply_timings = Some(timings(&latency));
+                m::tts_ttfb(
+                    self.tts_provider,
+                    latency.first_audio.saturating_sub(latency.first_text),
+                );
+                self.reply_timings = Some(FirstFrame {
+                    latency,
+                    at: std::time::Instant::now(),
+                    written: None,
+                });
             }
             Output::Ended(reason) => {
                 info!(?reason, "call ended");
@@ -635,6 +655,7 @@ impl Call {
             Ok(session) => {
                 let old = std::mem::replace(&mut self.tts, session.stream);
                 self.tts_events = session.events;
+                self.tts_provider = session.provider;
                 tokio::spawn(async move {
                     let _ = old.close().await;
                 });
@@ -751,14 +772,37 @@ async fn dialogue_loop(
     }
 }
 
-/// A turn's stage latencies in whole ms, as the call log stores them.
-fn timings(l: &TurnLatency) -> TurnTimings {
-    let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
-    TurnTimings {
-        transcript_ms: ms(l.transcript),
-        first_text_ms: ms(l.first_text),
-        first_audio_ms: ms(l.first_audio),
-        first_frame_ms: ms(l.first_frame_sent),
+/// A reply's stage latencies from the engine, and the writer's report of its first frame.
+struct FirstFrame {
+    latency: TurnLatency,
+    /// When the engine reported `latency` (its `first_audio` instant).
+    at: std::time::Instant,
+    /// The writer's report for the reply's first frame, once that frame is queued.
+    written: Option<tokio::sync::oneshot::Receiver<std::time::Instant>>,
+}
+
+impl FirstFrame {
+    /// The stage latencies in whole ms, as the call log stores them. `first_frame_ms` is end
+    /// of speech to the first frame the socket took (Otto's voice-to-voice), recorded in
+    /// `otto_turn_stage_seconds{stage="first_frame_sent"}`; when no frame was written (the
+    /// reply was cut off first) it is `first_audio_ms`, and the metric is not recorded.
+    fn timings(mut self) -> TurnTimings {
+        let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+        let l = &self.latency;
+        let written = self
+            .written
+            .as_mut()
+            .and_then(|rx| rx.try_recv().ok())
+            .map(|t| l.first_audio + t.saturating_duration_since(self.at));
+        if let Some(d) = written {
+            m::first_frame_sent(d);
+        }
+        TurnTimings {
+            transcript_ms: ms(l.transcript),
+            first_text_ms: ms(l.first_text),
+            first_audio_ms: ms(l.first_audio),
+            first_frame_ms: ms(written.unwrap_or(l.first_audio)),
+        }
     }
 }
 

@@ -7,22 +7,34 @@
 //! drops anything queued under an older one, so cancelled audio never reaches the caller after
 //! its `clear`. Messages already queued when the writer wakes are written together and
 //! flushed once, so a burst of TTS audio costs one system call rather than one per frame.
+//!
+//! A frame queued with [`Outbound::audio_reporting`] reports the instant the socket took it
+//! (after the flush of its batch), which is how a turn's `first_frame_sent` is measured; a
+//! frame dropped by a `clear` or a closed socket reports nothing (its sender is dropped).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use futures_util::{Sink, SinkExt};
 use otto_twilio::StreamSid;
 use otto_twilio::media::ToTwilio;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Audio frames (20 ms each) and marks that may wait for the socket: 10 s of audio.
 pub const AUDIO_QUEUE: usize = 512;
 
 /// An item on the audio channel.
 enum Media {
-    Audio { epoch: u64, frame: Vec<u8> },
-    Mark { epoch: u64, name: String },
+    Audio {
+        epoch: u64,
+        frame: Vec<u8>,
+        written: Option<oneshot::Sender<Instant>>,
+    },
+    Mark {
+        epoch: u64,
+        name: String,
+    },
 }
 
 /// A control message.
@@ -54,9 +66,34 @@ impl Outbound {
     /// # Errors
     /// [`OutboundError::Full`] or [`OutboundError::Closed`].
     pub fn audio(&self, frame: Vec<u8>) -> Result<(), OutboundError> {
+        self.queue_audio(frame, None)
+    }
+
+    /// Queues one μ-law frame like [`Outbound::audio`]; `written` receives the instant the
+    /// socket took it (flushed), or is dropped when the frame never reaches the socket.
+    ///
+    /// # Errors
+    /// As [`Outbound::audio`].
+    pub fn audio_reporting(
+        &self,
+        frame: Vec<u8>,
+        written: oneshot::Sender<Instant>,
+    ) -> Result<(), OutboundError> {
+        self.queue_audio(frame, Some(written))
+    }
+
+    fn queue_audio(
+        &self,
+        frame: Vec<u8>,
+        written: Option<oneshot::Sender<Instant>>,
+    ) -> Result<(), OutboundError> {
         let epoch = self.epoch.load(Ordering::Acquire);
         self.media
-            .try_send(Media::Audio { epoch, frame })
+            .try_send(Media::Audio {
+                epoch,
+                frame,
+                written,
+            })
             .map_err(map_try)
     }
 
@@ -96,22 +133,28 @@ const MAX_BATCH: usize = 64;
 /// What the writer sends next.
 enum Next {
     Clear,
-    Media(Vec<u8>),
+    Media(Vec<u8>, Option<oneshot::Sender<Instant>>),
     Mark(String),
 }
 
 impl Next {
-    fn into_json(self, stream_sid: &StreamSid) -> String {
+    /// The message's JSON, and whom to tell once it is written.
+    fn into_json(self, stream_sid: &StreamSid) -> (String, Option<oneshot::Sender<Instant>>) {
         let stream_sid = stream_sid.clone();
-        match self {
+        let mut written = None;
+        let message = match self {
             Next::Clear => ToTwilio::Clear { stream_sid },
-            Next::Media(payload) => ToTwilio::Media {
-                stream_sid,
-                payload,
-            },
+            Next::Media(payload, report) => {
+                written = report;
+                ToTwilio::Media {
+                    stream_sid,
+                    payload,
+                }
+            }
             Next::Mark(name) => ToTwilio::Mark { stream_sid, name },
         }
-        .to_json()
+        .to_json();
+        (message, written)
     }
 }
 
@@ -141,8 +184,12 @@ async fn next(
                 *current = (*current).max(epoch);
                 return Some(Next::Clear);
             }
-            Ok(Media::Audio { epoch, frame }) if epoch >= *current => {
-                return Some(Next::Media(frame));
+            Ok(Media::Audio {
+                epoch,
+                frame,
+                written,
+            }) if epoch >= *current => {
+                return Some(Next::Media(frame, written));
             }
             Ok(Media::Mark { epoch, name }) if epoch >= *current => return Some(Next::Mark(name)),
             Ok(_) => {} // queued before the last clear
@@ -182,14 +229,13 @@ where
             // A message is taken off the queues only when it will be fed in this batch.
             let mut message = Some(first);
             let mut fed = 0;
+            let mut reports = Vec::new();
             while let Some(m) = message.take() {
-                if sink
-                    .feed(make_text(m.into_json(&stream_sid)))
-                    .await
-                    .is_err()
-                {
+                let (json, written) = m.into_json(&stream_sid);
+                if sink.feed(make_text(json)).await.is_err() {
                     break 'socket;
                 }
+                reports.extend(written);
                 fed += 1;
                 if fed < MAX_BATCH {
                     message = next(&mut control_rx, &mut media_rx, &mut current, false).await;
@@ -197,6 +243,10 @@ where
             }
             if sink.flush().await.is_err() {
                 break;
+            }
+            let now = Instant::now();
+            for r in reports {
+                let _ = r.send(now); // the runner may have moved on
             }
         }
         // Every sender is gone (the call ended) or the socket failed: close it properly.
@@ -222,5 +272,43 @@ mod tests {
         writer.await;
         assert_eq!(sent.len(), frames + 1, "every frame and the mark");
         assert!(sent.last().unwrap().contains("\"mark\""));
+    }
+
+    #[tokio::test]
+    async fn a_reporting_frame_reports_when_the_socket_takes_it_not_when_queued() {
+        // A socket that takes one message and then waits for the far end to read.
+        let (socket_tx, mut socket_rx) = mpsc::channel::<String>(1);
+        let sink = tokio_util::sync::PollSender::new(socket_tx);
+        let (outbound, writer) = channel(StreamSid::random(), sink, |s| s);
+        for _ in 0..4 {
+            outbound.audio(vec![0xFF; 160]).unwrap();
+        }
+        let (tx, mut written) = oneshot::channel();
+        outbound.audio_reporting(vec![0x7F; 160], tx).unwrap();
+        let writer = tokio::spawn(writer);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            written.try_recv().is_err(),
+            "queued behind a socket that is not taking frames: not written yet"
+        );
+        let read_from = Instant::now();
+        let mut read = 0;
+        while read < 5 {
+            socket_rx.recv().await.unwrap();
+            read += 1;
+        }
+        let at = written.await.expect("reported once written");
+        assert!(at >= read_from, "reported after the socket took it");
+
+        // A reporting frame cancelled by `clear` before it is written reports nothing.
+        let (tx, written) = oneshot::channel();
+        let (outbound2, writer2) = channel(StreamSid::random(), Vec::<String>::new(), |s| s);
+        outbound2.audio_reporting(vec![0x7F; 160], tx).unwrap();
+        outbound2.clear().unwrap();
+        drop(outbound2);
+        writer2.await;
+        assert!(written.await.is_err(), "dropped with its frame");
+        drop(outbound);
+        let _ = writer.await;
     }
 }

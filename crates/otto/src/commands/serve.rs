@@ -26,7 +26,6 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let shop = open_shop(&config).await?;
     let store_for_retention = shop.store().clone();
     let sessions = Sessions::from_url(&config.redis_url, crate::sessions::TTL_SECS, 500)?;
-    crate::server::ops::prometheus();
     let calls = Arc::new(CallServices::from_config(&config, shop, sessions)?);
     let listener = TcpListener::bind(config.server.listen)
         .await

@@ -219,8 +219,10 @@ async fn per_ip_limit(
     next.run(request).await
 }
 
-/// The router over `state`.
+/// The router over `state`. Installs the process's metrics recorder first, so what calls
+/// record before the first scrape is kept.
 pub fn router(state: Arc<AppState>) -> Router {
+    ops::prometheus();
     let mut open = Router::new()
         .route("/twilio/voice", post(twilio::voice))
         .route("/twilio/status", post(twilio::status))

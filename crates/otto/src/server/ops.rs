@@ -24,13 +24,12 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
+        let seconds = [
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+        ];
         let builder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Full("otto_turn_stage_seconds".into()),
-                &[
-                    0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
-                ],
-            )
+            // Latency histograms (`otto_turn_stage_seconds`, `otto_tts_ttfb_seconds`, …).
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
