@@ -140,6 +140,8 @@ struct SttState {
     inject: Vec<Message>,
     connections: Vec<ListenConnection>,
     refused: u64,
+    /// Connections accepted at most; later upgrades get 503 (Deepgram unavailable).
+    accept_limit: Option<usize>,
 }
 
 /// A fake Deepgram live STT server; see the module docs. Stops when dropped.
@@ -164,6 +166,7 @@ impl FakeDeepgramStt {
             inject: Vec::new(),
             connections: Vec::new(),
             refused: 0,
+            accept_limit: None,
         }));
         let router = Router::new()
             .route("/v1/listen", get(listen))
@@ -221,6 +224,12 @@ impl FakeDeepgramStt {
         lock(&self.state).drops = (count, bytes);
     }
 
+    /// Accepts `count` connections in all; later ones are refused with 503, as when Deepgram
+    /// is down (with [`Self::drop_connections_after`]: a socket lost mid-call for good).
+    pub fn accept_only(&self, count: usize) {
+        lock(&self.state).accept_limit = Some(count);
+    }
+
     /// Text frames sent at the start of every connection (e.g. malformed messages).
     pub fn inject_on_connect(&self, frames: &[&str]) {
         lock(&self.state).inject = frames.iter().map(|f| Message::text(*f)).collect();
@@ -249,6 +258,17 @@ async fn listen(
         if !authorized(&headers, &s.api_key) {
             s.refused += 1;
             return unauthorized(n);
+        }
+        if s.accept_limit
+            .is_some_and(|limit| s.connections.len() >= limit)
+        {
+            s.refused += 1;
+            let body = json!({"err_code": "SERVICE_UNAVAILABLE", "err_msg": "unavailable", "request_id": request_id(n)});
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                body.to_string().into_bytes(),
+                n,
+            );
         }
         if params.get("encoding").map(String::as_str) != Some("mulaw")
             || params.get("sample_rate").map(String::as_str) != Some("8000")

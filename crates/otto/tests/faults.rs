@@ -244,6 +244,52 @@ async fn a_session_store_that_never_answers_does_not_delay_the_greeting() {
     app.server.shutdown().await.unwrap();
 }
 
+/// The caller says `line` once the greeting is over; what the call log heard from them.
+async fn caller_turns_after_saying(app: &TestApp, line: &str) -> (SimRecord, Vec<String>) {
+    let voice = otto::config::Config::default()
+        .speech
+        .voice
+        .parse()
+        .unwrap();
+    let record = otto_twilio::sim::run_call(
+        &vendors::sim(app),
+        otto_twilio::sim::CallerAudio::script(
+            otto::commands::call::script(&[line.to_string()], voice).unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    common::assert_no_protocol_errors(&record);
+    let log = call_log(app, &record).await;
+    let heard = log
+        .turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Caller)
+        .map(|t| t.text.to_lowercase())
+        .collect();
+    (record, heard)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deepgram_listen_lost_mid_call_for_good_switches_to_the_local_recogniser() {
+    let dg = Deepgram::start().await;
+    // The first listen socket dies after 1 s of audio, during the greeting, and Deepgram
+    // refuses every reconnection: the call must not go deaf.
+    dg.stt.drop_connections_after(1, 8_000);
+    dg.stt.accept_only(1);
+    let app = spawn_app(|c| dg.apply(c)).await;
+    let (record, heard) =
+        caller_turns_after_saying(&app, "What time do you open on Saturday?").await;
+    assert_eq!(dg.stt.connections().len(), 1, "{:?}", dg.stt.connections());
+    assert!(dg.stt.refused() >= 1, "Otto tried Deepgram again first");
+    assert!(
+        heard.iter().any(|t| t.contains("saturday")),
+        "the local recogniser heard the caller: {heard:?}"
+    );
+    assert!(replies_heard(&record) >= 2, "greeting and answer");
+    app.server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_deepgram_listen_unreachable_the_local_recogniser_hears_the_caller() {
     let dg = Deepgram::start().await;
@@ -259,28 +305,10 @@ async fn with_deepgram_listen_unreachable_the_local_recogniser_hears_the_caller(
         }
     })
     .await;
-    let voice = otto::config::Config::default()
-        .speech
-        .voice
-        .parse()
-        .unwrap();
-    let lines = ["What time do you open on Saturday?".to_string()];
-    let record = otto_twilio::sim::run_call(
-        &vendors::sim(&app),
-        otto_twilio::sim::CallerAudio::script(otto::commands::call::script(&lines, voice).unwrap()),
-    )
-    .await
-    .unwrap();
-    common::assert_no_protocol_errors(&record);
-    let log = call_log(&app, &record).await;
-    let heard: Vec<&str> = log
-        .turns
-        .iter()
-        .filter(|t| t.speaker == Speaker::Caller)
-        .map(|t| t.text.as_str())
-        .collect();
+    let (record, heard) =
+        caller_turns_after_saying(&app, "What time do you open on Saturday?").await;
     assert!(
-        heard.iter().any(|t| t.to_lowercase().contains("saturday")),
+        heard.iter().any(|t| t.contains("saturday")),
         "the local recogniser heard the caller: {heard:?}"
     );
     assert!(

@@ -183,6 +183,8 @@ struct Call {
     engine: CallEngine,
     stt: Box<dyn SttStream>,
     stt_events: mpsc::Receiver<otto_core::speech::SttEvent>,
+    /// False after the STT stream ended and no new one could be opened.
+    stt_alive: bool,
     tts: Box<dyn TtsStream>,
     tts_events: mpsc::Receiver<TtsEvent>,
     /// False after the TTS session died and could not be reopened; the next sentence retries.
@@ -302,6 +304,7 @@ impl Call {
             call_sid,
             stt: stt.stream,
             stt_events: stt.events,
+            stt_alive: true,
             tts: tts.stream,
             tts_events: tts.events,
             tts_alive: true,
@@ -348,7 +351,10 @@ impl Call {
                     self.input(Input::Stop).await;
                 }
                 msg = stream.next() => self.on_socket(msg, &stream_sid).await,
-                Some(event) = self.stt_events.recv() => self.input(Input::Stt(event)).await,
+                event = self.stt_events.recv(), if self.stt_alive => match event {
+                    Some(event) => self.input(Input::Stt(event)).await,
+                    None => self.reopen_stt().await,
+                },
                 Some((generation, msg)) = self.replies.recv() => {
                     let input = match msg {
                         ReplyMsg::Event(ReplyEvent::Sentence(text)) => Input::ReplySentence { generation, text },
@@ -647,6 +653,29 @@ impl Call {
     async fn tts_lost(&mut self) {
         let reopened = self.reopen_tts().await;
         self.follow_ups.push(Input::TtsLost { reopened });
+    }
+
+    /// The recogniser's stream ended mid-call (Deepgram's reconnects ran out): opens a new
+    /// one, which behind [`super::speech_fallback::FallbackStt`] is the local recogniser when
+    /// Deepgram still refuses, so the call is never left deaf. Audio in between is lost.
+    /// When nothing opens (logged), the call goes on without hearing the caller.
+    async fn reopen_stt(&mut self) {
+        warn!("speech-to-text stream ended; reopening it");
+        m::provider_error("stt");
+        match self.services.stt.open().await {
+            Ok(session) => {
+                let old = std::mem::replace(&mut self.stt, session.stream);
+                self.stt_events = session.events;
+                tokio::spawn(async move {
+                    let _ = old.close().await;
+                });
+                info!("speech-to-text reopened");
+            }
+            Err(e) => {
+                self.stt_alive = false;
+                warn!(error = %e, "speech-to-text cannot be reopened: the caller is not heard");
+            }
+        }
     }
 
     /// Replaces the TTS session with a new one; `false` (logged) when none can be opened.
