@@ -507,6 +507,10 @@ pub enum BenchCommand {
         /// 10,000 calls) that prints Otto's memory after each round.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000))]
         batches: u32,
+        /// The embedded default's speech instead of the Deepgram fakes: local whisper hears
+        /// the script spoken by flite, and flite answers (the delays above do not apply).
+        #[arg(long)]
+        local: bool,
     },
 }
 

@@ -48,6 +48,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             stt_delay_ms,
             tts_delay_ms,
             batches,
+            local,
         } => {
             let calls = concurrency as usize;
             let ramp = ramp_secs.map_or(Duration::from_millis(20) * concurrency, |s| {
@@ -60,6 +61,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 stt_delay: Duration::from_millis(u64::from(stt_delay_ms)),
                 tts_delay: Duration::from_millis(u64::from(tts_delay_ms)),
                 batches: batches as usize,
+                local,
             })
             .await?;
             print!("{report}");

@@ -22,6 +22,11 @@
 //!    call comes from 127.0.0.1), and Otto's memory is
 //!    read after each round; latency figures come from the first round.
 //!
+//! With `--local` (the embedded default) there are no speech fakes: the caller speaks each
+//! line of [`SCRIPT`] with flite after Otto's reply (no barge-in), Otto hears it with the
+//! local whisper recogniser and answers with flite, and the turn latency is the whole
+//! voice-to-voice time.
+//!
 //! What is reported ([`CallBenchReport`]):
 //! - turn latency: the caller's last frame of speech sent → the first frame of Otto's reply
 //!   received, as the simulator (Twilio) sees it; *added by Otto* is that minus the fakes'
@@ -87,11 +92,18 @@ pub struct CallBenchOptions {
     /// Rounds of `calls` calls, one after another (1..=1000); more than one makes a soak
     /// run, with Otto's memory read after each round.
     pub batches: usize,
+    /// The embedded default's speech (local whisper and flite) instead of the Deepgram
+    /// fakes: the caller speaks [`SCRIPT`] with flite, without talking over the greeting,
+    /// and the fakes' delays do not apply (the baseline is 0).
+    pub local: bool,
 }
 
 impl CallBenchOptions {
     /// The fakes' fixed delay in every turn: endpointing + STT delay + TTS first byte.
     pub fn baseline(&self) -> Duration {
+        if self.local {
+            return Duration::ZERO;
+        }
         Duration::from_millis(u64::from(self.endpointing_ms)) + self.stt_delay + self.tts_delay
     }
 }
@@ -158,18 +170,30 @@ impl std::fmt::Display for CallBenchReport {
         let wall = self.wall.as_secs_f64().max(1e-9);
         writeln!(
             f,
-            "call benchmark: {} calls over a {:.1} s ramp against `otto serve`, Deepgram and Twilio fakes",
+            "call benchmark: {} calls over a {:.1} s ramp against `otto serve`, {}",
             o.calls,
-            o.ramp.as_secs_f64()
+            o.ramp.as_secs_f64(),
+            if o.local {
+                "local speech and the Twilio fake"
+            } else {
+                "Deepgram and Twilio fakes"
+            }
         )?;
-        writeln!(
-            f,
-            "  fake delays per turn       endpointing {} ms + STT {} ms + TTS first byte {} ms = {} ms",
-            o.endpointing_ms,
-            o.stt_delay.as_millis(),
-            o.tts_delay.as_millis(),
-            o.baseline().as_millis()
-        )?;
+        if o.local {
+            writeln!(
+                f,
+                "  speech                     local whisper and flite (no fakes): turn latency is voice-to-voice"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "  fake delays per turn       endpointing {} ms + STT {} ms + TTS first byte {} ms = {} ms",
+                o.endpointing_ms,
+                o.stt_delay.as_millis(),
+                o.tts_delay.as_millis(),
+                o.baseline().as_millis()
+            )?;
+        }
         writeln!(
             f,
             "  calls completed            {} of {} (peak {} active in Otto)",
@@ -269,10 +293,18 @@ pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
     let twilio = FakeTwilioRest::start(account_sid.as_str(), FAKE_KEY).await;
 
     // The demo shop, seeded here into the database the server will open.
+    let model = std::path::absolute(Config::default().whisper_model())?;
+    let script = if options.local {
+        let lines: Vec<String> = SCRIPT.iter().map(|l| (*l).to_owned()).collect();
+        super::call::script(&lines, Config::default().speech.voice.parse()?)?
+    } else {
+        caller_script()
+    };
     let mut config = Config {
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
+    config.speech.whisper_model = Some(model);
     let shop = open_shop(&config).await?;
     seed_demo(
         &shop,
@@ -339,7 +371,7 @@ pub async fn run(options: CallBenchOptions) -> anyhow::Result<CallBenchReport> {
     let mut first = None;
     let mut rounds = Vec::with_capacity(options.batches);
     for round in 0..options.batches {
-        let records = place_calls(&options, &url, &account_sid).await;
+        let records = place_calls(&options, &url, &account_sid, &script).await;
         let summary = summarise(&options, &records);
         drop(records);
         rounds.push((
@@ -378,14 +410,16 @@ async fn place_calls(
     options: &CallBenchOptions,
     url: &str,
     account_sid: &AccountSid,
+    script: &[CallerStep],
 ) -> Vec<Result<SimRecord, String>> {
     let calls: Vec<_> = (0..options.calls)
         .map(|i| {
             let sim = sim_config(url, account_sid, i);
             let at = options.ramp.mul_f64(i as f64 / options.calls as f64);
+            let script = script.to_vec();
             tokio::spawn(async move {
                 tokio::time::sleep(at).await;
-                run_call(&sim, CallerAudio::script(caller_script())).await
+                run_call(&sim, CallerAudio::script(script)).await
             })
         })
         .collect();
@@ -448,13 +482,28 @@ fn server_config(
     account_sid: &AccountSid,
 ) -> String {
     let toml_str = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let deepgram = if options.local {
+        format!(
+            "[speech]\nwhisper_model = {}\n",
+            toml_str(&config.whisper_model().display().to_string())
+        )
+    } else {
+        format!(
+            "[deepgram]\napi_key = {key}\nlisten_url = {listen_url}\nspeak_ws_url = {speak_ws}\n\
+             speak_rest_url = {speak_rest}\nendpointing_ms = {endpointing}\n",
+            key = toml_str(FAKE_KEY),
+            listen_url = toml_str(&stt.listen_url()),
+            speak_ws = toml_str(&tts.ws_url()),
+            speak_rest = toml_str(&tts.rest_url()),
+            endpointing = options.endpointing_ms,
+        )
+    };
     format!(
         "data_dir = {data}\n\
          [log]\nfilter = \"warn\"\n\
          [server]\nlisten = {listen}\npublic_url = {url}\nmax_concurrent_calls = {max}\n\
          calls_per_caller_per_minute = 1000\nrequests_per_ip_per_minute = 100000\n\
-         [deepgram]\napi_key = {key}\nlisten_url = {listen_url}\nspeak_ws_url = {speak_ws}\n\
-         speak_rest_url = {speak_rest}\nendpointing_ms = {endpointing}\n\
+         {deepgram}\
          [twilio]\naccount_sid = {sid}\nauth_token = {key}\napi_base_url = {twilio}\n\
          from_number = {from}\n",
         data = toml_str(&config.data_dir.display().to_string()),
@@ -462,10 +511,6 @@ fn server_config(
         url = toml_str(url),
         max = options.calls + 10,
         key = toml_str(FAKE_KEY),
-        listen_url = toml_str(&stt.listen_url()),
-        speak_ws = toml_str(&tts.ws_url()),
-        speak_rest = toml_str(&tts.rest_url()),
-        endpointing = options.endpointing_ms,
         sid = toml_str(account_sid.as_str()),
         twilio = toml_str(twilio_url),
         from = toml_str(config.shop.phone.as_str()),
@@ -483,7 +528,7 @@ fn summarise(options: &CallBenchOptions, records: &[Result<SimRecord, String>]) 
     for (i, record) in records.iter().enumerate() {
         match record {
             Ok(record) => {
-                let call = CallFigures::of(record);
+                let call = CallFigures::of(record, !options.local);
                 turns.extend(call.turns);
                 clears.extend(call.clear);
                 frames += call.frames;
@@ -526,7 +571,9 @@ struct CallFigures {
 }
 
 impl CallFigures {
-    fn of(record: &SimRecord) -> Self {
+    /// The figures of `record`; `barge_in`: the caller spoke over the greeting (step
+    /// [`BARGE_IN_STEP`]) and a `clear` must follow.
+    fn of(record: &SimRecord, barge_in: bool) -> Self {
         let mut figures = Self::default();
         let mut problems = Vec::new();
         // A starved frame is expected only as the first of a new reply: at the start, after
@@ -535,7 +582,7 @@ impl CallFigures {
         let mut speech_end: Option<Duration> = None;
         for e in &record.events {
             match &e.event {
-                SimEvent::CallerSpeechStarted { step } if *step == BARGE_IN_STEP => {
+                SimEvent::CallerSpeechStarted { step } if barge_in && *step == BARGE_IN_STEP => {
                     figures.clear =
                         record.delay_after(e.at, |ev| matches!(ev, SimEvent::ClearReceived { .. }));
                     if figures.clear.is_none() {
@@ -764,7 +811,7 @@ mod tests {
             (8_700, CallerSpeechEnded { step: 5 }),
             (9_260, media(Some(500))),
         ]);
-        let f = CallFigures::of(&r);
+        let f = CallFigures::of(&r, true);
         assert_eq!(
             f.turns,
             [560, 550, 560].map(Duration::from_millis).to_vec(),
@@ -784,7 +831,7 @@ mod tests {
             (2_400, CallerSpeechEnded { step: 1 }),
             (22_400, WaitTimedOut { step: 2 }),
         ]);
-        let f = CallFigures::of(&r);
+        let f = CallFigures::of(&r, true);
         let problem = f.problem.expect("a problem");
         assert!(problem.contains("no clear"), "{problem}");
         assert!(
@@ -804,6 +851,7 @@ mod tests {
             stt_delay: Duration::from_millis(100),
             tts_delay: Duration::from_millis(150),
             batches: 1,
+            local: false,
         };
         let good = record(&[
             (100, media(Some(100))),
