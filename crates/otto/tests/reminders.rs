@@ -319,8 +319,9 @@ async fn quiet_hours_hold_sends_until_morning_and_moves_and_cancels_follow() {
     let rig = rig(settings()).await;
     let phone = "+15555550172";
     let (c, a) = rig.book(phone, 3).await;
-    // 21:30 local: the confirmation waits for 09:00 the next morning.
-    let day = rig.local(Utc::now()).date();
+    // 21:30 local tomorrow (today's may already be past, and the confirmation is due from
+    // the real now): the confirmation waits for 09:00 the next morning.
+    let day = rig.local(Utc::now()).date() + chrono::Duration::days(1);
     rig.clock.set(rig.at_local(day, 21, 30));
     let waits = rig.run_due().await;
     assert_eq!(waits.len(), 1, "{waits:?}");
