@@ -16,13 +16,14 @@ async fn sync_jobs(store: &Arc<dyn Store>) -> Vec<Job> {
     jobs
 }
 
-pub async fn bookings_moves_and_cancellations_enqueue_calendar_syncs(store: Arc<dyn Store>) {
+/// A new customer's 30-minute oil change on 6 March 2030 at 14:00 UTC.
+async fn oil_change_for_jordan(store: &Arc<dyn Store>) -> NewAppointment {
     let owner = store
         .create_customer(&customer("Jordan Smith", "555-555-0123"))
         .await
         .unwrap();
     let start = utc(2030, 3, 6, 14, 0);
-    let new = NewAppointment {
+    NewAppointment {
         customer_id: owner.id,
         vehicle_id: None,
         service: "oil_change".into(),
@@ -30,7 +31,12 @@ pub async fn bookings_moves_and_cancellations_enqueue_calendar_syncs(store: Arc<
         end: start + Duration::minutes(30),
         source: BookingSource::Phone,
         notes: None,
-    };
+    }
+}
+
+pub async fn bookings_moves_and_cancellations_enqueue_calendar_syncs(store: Arc<dyn Store>) {
+    let new = oil_change_for_jordan(&store).await;
+    let start = new.start;
     store.book(&new, 1).await.unwrap();
     assert!(
         sync_jobs(&store).await.is_empty(),
@@ -115,20 +121,7 @@ pub async fn calendar_state_and_drift_are_kept(store: Arc<dyn Store>) {
         Err(StoreError::Rejected(_))
     ));
 
-    let owner = store
-        .create_customer(&customer("Jordan Smith", "555-555-0123"))
-        .await
-        .unwrap();
-    let start = utc(2030, 3, 6, 14, 0);
-    let new = NewAppointment {
-        customer_id: owner.id,
-        vehicle_id: None,
-        service: "oil_change".into(),
-        start,
-        end: start + Duration::minutes(30),
-        source: BookingSource::Phone,
-        notes: None,
-    };
+    let new = oil_change_for_jordan(&store).await;
     let a = store.book(&new, 2).await.unwrap();
     let b = store.book(&new, 2).await.unwrap();
     let moved = CalendarDrift {
