@@ -199,7 +199,7 @@ struct Call {
     turn_task: tokio::task::JoinHandle<()>,
     current: Option<(GenerationId, CancellationToken)>,
     /// Stage latencies of the reply being played, stored with its agent turn when it commits.
-    reply_timings: Option<FirstFrame>,
+    reply_timings: Option<ReplyTimings>,
     /// Which TTS engine the current session is (`TtsSession::provider`), for metrics.
     tts_provider: &'static str,
     /// The next turn's place in the call log (the runner numbers turns, see [`write_turns`]).
@@ -575,7 +575,7 @@ impl Call {
                 turn.seq = Some(self.next_seq);
                 self.next_seq += 1;
                 if speaker == Speaker::Agent {
-                    turn.timings = self.reply_timings.take().map(FirstFrame::timings);
+                    turn.timings = self.reply_timings.take().map(ReplyTimings::timings);
                 }
                 // Never dropped, never waited for: a full queue (the store has been down for
                 // a long time) hands the turn to a task that waits for room.
@@ -604,7 +604,7 @@ impl Call {
                     self.tts_provider,
                     latency.first_audio.saturating_sub(latency.first_text),
                 );
-                self.reply_timings = Some(FirstFrame {
+                self.reply_timings = Some(ReplyTimings {
                     latency,
                     at: std::time::Instant::now(),
                     written: None,
@@ -802,7 +802,7 @@ async fn dialogue_loop(
 }
 
 /// A reply's stage latencies from the engine, and the writer's report of its first frame.
-struct FirstFrame {
+struct ReplyTimings {
     latency: TurnLatency,
     /// When the engine reported `latency` (its `first_audio` instant).
     at: std::time::Instant,
@@ -810,7 +810,7 @@ struct FirstFrame {
     written: Option<tokio::sync::oneshot::Receiver<std::time::Instant>>,
 }
 
-impl FirstFrame {
+impl ReplyTimings {
     /// The stage latencies in whole ms, as the call log stores them. `first_frame_ms` is end
     /// of speech to the first frame the socket took (Otto's voice-to-voice), recorded in
     /// `otto_turn_stage_seconds{stage="first_frame_sent"}`; when no frame was written (the
