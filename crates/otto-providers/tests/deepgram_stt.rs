@@ -76,12 +76,14 @@ fn utterance_events(first: &str, second: &str, start: u64, len: u64) -> Vec<SttE
         SttEvent::Final {
             text: first.into(),
             speech_final: false,
+            from_finalize: false,
             start_ms: start,
             duration_ms: len / 2,
         },
         SttEvent::Final {
             text: second.into(),
             speech_final: true,
+            from_finalize: false,
             start_ms: start + len / 2,
             duration_ms: len / 2,
         },
@@ -171,6 +173,7 @@ async fn finalize_cuts_the_utterance_in_progress() {
             SttEvent::Final {
                 text: "please.".into(),
                 speech_final: false,
+                from_finalize: true,
                 start_ms: 0,
                 duration_ms: 300
             }
@@ -194,7 +197,9 @@ async fn close_delivers_the_last_final_then_ends_the_events() {
     fake.push_utterance("bye now");
     let mut s = open(config(&fake)).await;
     push(&mut s, 200, true);
-    let SttSession { stream, mut events } = s;
+    let SttSession {
+        stream, mut events, ..
+    } = s;
     stream.close().await.expect("close");
     assert_eq!(
         recv(&mut events).await,

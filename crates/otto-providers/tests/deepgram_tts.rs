@@ -333,3 +333,27 @@ async fn refused_upgrades_are_classified_by_status() {
     );
     assert_eq!(fake.rest_requests().len(), 1);
 }
+
+#[tokio::test]
+async fn an_unreachable_server_fails_the_open_instead_of_trying_rest() {
+    // A port nothing listens on: the connection is refused, as when Deepgram cannot be
+    // reached at all. REST to the same server could not work either, so open fails
+    // (retryably) and a fallback engine can take the call.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let fake = FakeDeepgramTts::start(KEY).await;
+    let config = DeepgramConfig {
+        speak_ws_url: format!("ws://{closed}/v1/speak"),
+        speak_rest_url: format!("http://{closed}/v1/speak"),
+        ..config(&fake)
+    };
+    let err = DeepgramTts::new(config)
+        .expect("valid config")
+        .open()
+        .await
+        .err()
+        .expect("an unreachable server fails the open");
+    assert!(err.retryable(), "{err}");
+    assert!(err.to_string().contains("connection failed"), "{err}");
+}

@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 
-use otto_core::speech::{FRAME_MS, FRAME_SAMPLES};
+use otto_core::speech::{FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, mulaw};
 
 /// Endpointing settings. Times in ms of audio.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,9 @@ pub struct VadConfig {
     pub pre_roll_ms: u32,
     /// Interval of [`VadEvent::Activity`] while speech continues, ms (default 500).
     pub activity_every_ms: u32,
+    /// Keep each utterance's samples (default true). Without them ([`Utterance::samples`]
+    /// empty) the detector only tells when speech starts and ends, in constant memory.
+    pub keep_audio: bool,
 }
 
 impl Default for VadConfig {
@@ -49,6 +52,7 @@ impl Default for VadConfig {
             max_utterance_ms: 14_000,
             pre_roll_ms: 200,
             activity_every_ms: 500,
+            keep_audio: true,
         }
     }
 }
@@ -62,7 +66,7 @@ pub struct Utterance {
     pub duration_ms: u64,
     /// Audio time where the last speech frame ended, ms.
     pub last_speech_end_ms: u64,
-    /// 8 kHz mono samples in [-1, 1].
+    /// 8 kHz mono samples in [-1, 1]; empty unless [`VadConfig::keep_audio`].
     pub samples: Vec<f32>,
     /// `true` when ended by endpointing silence, `false` when cut (maximum length, finish).
     pub speech_final: bool,
@@ -95,11 +99,15 @@ pub struct Vad {
     onset_run: u32,
     current: Option<Current>,
     recent_db: VecDeque<f32>,
+    /// μ-law bytes of an incomplete frame, held by [`Vad::push_mulaw`].
+    partial: Vec<u8>,
 }
 
 #[derive(Debug)]
 struct Current {
     start_ms: u64,
+    /// Audio time where the latest frame ended, ms.
+    end_ms: u64,
     samples: Vec<f32>,
     speech_ms: u64,
     last_speech_end_ms: u64,
@@ -120,7 +128,32 @@ impl Vad {
             onset_run: 0,
             current: None,
             recent_db: VecDeque::new(),
+            partial: Vec::with_capacity(FRAME_BYTES),
         }
+    }
+
+    /// Processes μ-law 8 kHz audio of any length (Twilio sends 160-byte, 20 ms frames): whole
+    /// frames go through [`Vad::push_frame`], a remainder waits for the next call. Returns the
+    /// events of every frame, in order.
+    pub fn push_mulaw(&mut self, audio: &[u8]) -> Vec<VadEvent> {
+        let mut events = Vec::new();
+        let mut audio = audio;
+        if !self.partial.is_empty() {
+            let take = (FRAME_BYTES - self.partial.len()).min(audio.len());
+            self.partial.extend_from_slice(&audio[..take]);
+            audio = &audio[take..];
+            if self.partial.len() < FRAME_BYTES {
+                return events;
+            }
+            let frame = std::mem::take(&mut self.partial);
+            events.extend(self.push_frame(&mulaw::decode_to_f32(&frame)));
+        }
+        let mut frames = audio.chunks_exact(FRAME_BYTES);
+        for frame in frames.by_ref() {
+            events.extend(self.push_frame(&mulaw::decode_to_f32(frame)));
+        }
+        self.partial.extend_from_slice(frames.remainder());
+        events
     }
 
     /// Whether an utterance is in progress.
@@ -170,12 +203,19 @@ impl Vad {
                 }
                 if self.onset_run >= self.config.onset_frames.max(1) {
                     let onset_ms = frame_end_ms - u64::from(self.onset_run * FRAME_MS);
-                    let samples: Vec<f32> = self.pre_roll.drain(..).collect();
+                    let held = self.pre_roll.len();
                     let start_ms =
-                        frame_end_ms - (samples.len() / FRAME_SAMPLES) as u64 * u64::from(FRAME_MS);
+                        frame_end_ms - (held / FRAME_SAMPLES) as u64 * u64::from(FRAME_MS);
+                    let samples: Vec<f32> = if self.config.keep_audio {
+                        self.pre_roll.drain(..).collect()
+                    } else {
+                        self.pre_roll.clear();
+                        Vec::new()
+                    };
                     events.push(VadEvent::SpeechStarted { at_ms: onset_ms });
                     self.current = Some(Current {
                         start_ms,
+                        end_ms: frame_end_ms,
                         samples,
                         speech_ms: u64::from(self.onset_run * FRAME_MS),
                         last_speech_end_ms: frame_end_ms,
@@ -186,7 +226,10 @@ impl Vad {
                 }
             }
             Some(cur) => {
-                cur.samples.extend_from_slice(&buf);
+                if self.config.keep_audio {
+                    cur.samples.extend_from_slice(&buf);
+                }
+                cur.end_ms = frame_end_ms;
                 if is_speech {
                     cur.speech_ms += u64::from(FRAME_MS);
                     cur.last_speech_end_ms = frame_end_ms;
@@ -231,10 +274,9 @@ impl Vad {
         if cur.speech_ms < u64::from(self.config.min_speech_ms) {
             return None;
         }
-        let duration_ms = (cur.samples.len() / FRAME_SAMPLES) as u64 * u64::from(FRAME_MS);
         Some(Utterance {
             start_ms: cur.start_ms,
-            duration_ms,
+            duration_ms: cur.end_ms - cur.start_ms,
             last_speech_end_ms: cur.last_speech_end_ms,
             samples: cur.samples,
             speech_final,
@@ -419,5 +461,65 @@ mod tests {
         let u = vad.finish().expect("open utterance");
         assert!(!u.speech_final);
         assert!(!vad.in_speech());
+    }
+
+    #[test]
+    fn mulaw_of_any_chunking_gives_the_frames_events() {
+        let mut audio = noise(2400, 0.002, 3);
+        audio.extend(voiced(8000, 0.3));
+        audio.extend(vec![0.0; 8000]);
+        let bytes = mulaw::encode_from_f32(&audio);
+        let whole = run(
+            &mut Vad::new(VadConfig::default()),
+            &mulaw::decode_to_f32(&bytes),
+        );
+        for chunk in [FRAME_BYTES, 100, 333] {
+            let mut vad = Vad::new(VadConfig::default());
+            let events: Vec<VadEvent> = bytes
+                .chunks(chunk)
+                .flat_map(|c| vad.push_mulaw(c))
+                .collect();
+            assert_eq!(events, whole, "chunks of {chunk} bytes");
+        }
+        assert!(whole.iter().any(|e| matches!(e, VadEvent::Utterance(_))));
+    }
+
+    #[test]
+    fn without_audio_the_events_are_the_same_but_empty() {
+        let mut audio = noise(2400, 0.002, 3);
+        audio.extend(voiced(8000, 0.3));
+        audio.extend(vec![0.0; 8000]);
+        let kept = run(&mut Vad::new(VadConfig::default()), &audio);
+        let light = run(
+            &mut Vad::new(VadConfig {
+                keep_audio: false,
+                ..VadConfig::default()
+            }),
+            &audio,
+        );
+        assert_eq!(kept.len(), light.len());
+        for (k, l) in kept.iter().zip(&light) {
+            match (k, l) {
+                (VadEvent::Utterance(k), VadEvent::Utterance(l)) => {
+                    assert!(l.samples.is_empty());
+                    assert_eq!(k.samples.len() as u64, k.duration_ms * 8);
+                    assert_eq!(
+                        (
+                            k.start_ms,
+                            k.duration_ms,
+                            k.last_speech_end_ms,
+                            k.speech_final
+                        ),
+                        (
+                            l.start_ms,
+                            l.duration_ms,
+                            l.last_speech_end_ms,
+                            l.speech_final
+                        )
+                    );
+                }
+                _ => assert_eq!(k, l),
+            }
+        }
     }
 }

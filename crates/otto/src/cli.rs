@@ -511,6 +511,10 @@ pub enum BenchCommand {
         /// the script spoken by flite, and flite answers (the delays above do not apply).
         #[arg(long)]
         local: bool,
+        /// Otto's early endpointing for the run (`call.early_endpointing_ms`), ms; 0 switches
+        /// it off, so the recogniser's endpointing alone ends each turn.
+        #[arg(long, default_value_t = crate::config::DEFAULT_EARLY_ENDPOINTING_MS, value_parser = clap::value_parser!(u32).range(0..=2_000))]
+        early_endpointing_ms: u32,
     },
 }
 

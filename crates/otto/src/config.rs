@@ -165,6 +165,9 @@ pub struct ServerConfig {
     pub metrics_token: Option<secrecy::SecretString>,
 }
 
+/// The default of `call.early_endpointing_ms`, ms.
+pub const DEFAULT_EARLY_ENDPOINTING_MS: u32 = 160;
+
 /// Turn-taking and call limits (see `otto_core::engine::EngineConfig`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -175,6 +178,11 @@ pub struct CallConfig {
     pub max_reprompts: u32,
     /// Endpointing backstop after a final transcript, ms. Default 1200.
     pub endpoint_backstop_ms: u64,
+    /// Early endpointing: silence after the caller's speech, as Otto's own voice activity
+    /// detector hears it, after which Otto asks the recogniser to finalise and answers when
+    /// the words read as finished (`otto_core::engine`, "Early endpointing"), ms; 60..=2000,
+    /// or 0 to wait for the recogniser's endpointing alone. Default 160.
+    pub early_endpointing_ms: u32,
     /// Longest call, s. Default 900.
     pub max_call_secs: u64,
     /// Record both sides of each call to a stereo WAV file (left: caller, right: Otto), and
@@ -280,6 +288,7 @@ impl Default for CallConfig {
             silence_reprompt_ms: e.silence_reprompt_ms,
             max_reprompts: e.max_reprompts,
             endpoint_backstop_ms: e.endpoint_backstop_ms,
+            early_endpointing_ms: DEFAULT_EARLY_ENDPOINTING_MS,
             max_call_secs: e.max_call_ms / 1000,
             record: false,
             recording_dir: None,
@@ -396,6 +405,12 @@ impl Config {
         }
         if self.call.silence_reprompt_ms < 1000 || self.call.endpoint_backstop_ms < 100 {
             bail!("call.silence_reprompt_ms must be ≥ 1000 and call.endpoint_backstop_ms ≥ 100");
+        }
+        let early = self.call.early_endpointing_ms;
+        if early != 0 && !(60..=2000).contains(&early) {
+            bail!(
+                "call.early_endpointing_ms must be 60..=2000, or 0 to switch early endpointing off"
+            );
         }
         if self.call.max_call_secs < 10 {
             bail!("call.max_call_secs must be at least 10");

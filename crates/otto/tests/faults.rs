@@ -318,3 +318,47 @@ async fn with_deepgram_listen_unreachable_the_local_recogniser_hears_the_caller(
     assert!(replies_heard(&record) >= 2, "greeting and answer");
     app.server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_deepgram_speak_unreachable_the_local_voice_answers() {
+    let dg = Deepgram::start().await;
+    // Deepgram's speak endpoints (WebSocket and REST) refuse connections; its STT works.
+    // Before the fix the TTS session "opened" on REST, every sentence then failed, and the
+    // caller heard nothing at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = spawn_app(|c| {
+        dg.apply(c);
+        if let Some(d) = &mut c.deepgram {
+            d.speak_ws_url = format!("ws://{closed}/v1/speak");
+            d.speak_rest_url = format!("http://{closed}/v1/speak");
+        }
+    })
+    .await;
+    let record = two_turn_call(
+        &app,
+        &dg,
+        "What time do you open on Saturday?",
+        "That's all, thank you.",
+    )
+    .await;
+    assert!(
+        replies_heard(&record) >= 3,
+        "the greeting and both answers were heard:\n{record}"
+    );
+    let log = call_log(&app, &record).await;
+    assert!(
+        log.turns
+            .iter()
+            .any(|t| t.speaker == Speaker::Agent && t.text.contains("Saturday")),
+        "{:?}",
+        log.turns
+    );
+    assert!(
+        !dg.stt.connections().is_empty(),
+        "Deepgram still listens: only the broken half fell back"
+    );
+    app.server.shutdown().await.unwrap();
+}

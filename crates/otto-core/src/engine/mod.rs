@@ -11,6 +11,12 @@
 //!   utterance end, or the engine's own endpointing backstop (no speech activity for
 //!   [`EngineConfig::endpoint_backstop_ms`] after a final). The turn is committed and a reply
 //!   generation starts at once.
+//! - **Early endpointing.** The driver runs its own voice activity detector on the caller's
+//!   audio, which notices the end of speech sooner than the recogniser's endpointing does, and
+//!   reports it ([`Input::SpeechEnded`]). When it is the caller's turn the engine asks the
+//!   recogniser to finalise what it holds ([`Output::FinalizeStt`], Deepgram `Finalize`), and
+//!   a finalize result ends the turn when the caller's words read as finished
+//!   ([`reads_complete`]); otherwise the turn waits for the recogniser as above.
 //! - **Generations.** Every reply has a [`GenerationId`]; text, audio and actions tagged with a
 //!   stale id are dropped. Reply text arrives sentence by sentence; each sentence becomes a TTS
 //!   segment whose audio is sent to Twilio frame by frame, followed by marks.
@@ -37,6 +43,7 @@
 //! driver that executes outputs in order never delays barge-in behind media.
 
 mod playback;
+mod words;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -45,6 +52,7 @@ use crate::records::Speaker;
 use crate::speech::{FRAME_BYTES, GenerationId, SttEvent, TtsEvent};
 
 use playback::Reply;
+pub use words::{is_backchannel, reads_complete};
 
 /// Timing and wording knobs of the engine. Defaults follow common practice for phone agents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +118,9 @@ pub enum Input {
     Start,
     /// An event from the speech-to-text stream.
     Stt(SttEvent),
+    /// The driver's voice activity detector saw the caller stop speaking (its own, shorter,
+    /// endpointing silence after speech). See the module docs, "Early endpointing".
+    SpeechEnded,
     /// Twilio `dtmf`: a key the caller pressed (`0`-`9`, `*`, `#`).
     Dtmf(char),
     /// Twilio `mark`: playback reached (or `clear` discarded) the mark with this name.
@@ -210,6 +221,9 @@ pub enum Output {
     },
     /// Drop all text buffered in the TTS and stop its audio (TTS `Clear`).
     ClearTts,
+    /// Ask the recogniser to finalise the audio it holds now ([`crate::speech::stt::SttStream::finalize`],
+    /// Deepgram `Finalize`): its result comes back as a final with `from_finalize`.
+    FinalizeStt,
     /// Send one μ-law frame (160 bytes, 20 ms) to Twilio.
     SendAudio(Vec<u8>),
     /// Send a Twilio `mark` with this name.
@@ -295,35 +309,6 @@ struct Overlap {
     held: String,
 }
 
-/// Whether `text` is only a backchannel: listening noises and short acknowledgements ("mm-hmm",
-/// "uh-huh", "okay", "right", "yeah", "got it", "I see", "all right"), at most four words.
-/// "I" alone is not one: it is how a request begins.
-pub fn is_backchannel(text: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "mm", "mmm", "hmm", "mhm", "hm", "uh", "huh", "um", "ah", "oh", "okay", "ok", "right",
-        "yeah", "yep", "yes", "yup", "sure", "alright", "cool", "great", "gotcha", "fine",
-    ];
-    const PHRASES: &[&str] = &["i see", "got it", "all right"];
-    let words: Vec<String> = text
-        .split(|c: char| c.is_whitespace() || c == '-')
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'')
-                .collect::<String>()
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
-    let rest: Vec<&str> = words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| !WORDS.contains(w))
-        .collect();
-    !words.is_empty()
-        && words.len() <= 4
-        && (rest.is_empty() || PHRASES.contains(&rest.join(" ").as_str()))
-}
-
 impl CallEngine {
     /// A new engine for one call, waiting for [`Input::Start`].
     pub fn new(config: EngineConfig) -> Self {
@@ -400,6 +385,11 @@ impl CallEngine {
         match input {
             Input::Start => self.on_start(now),
             Input::Stt(event) => self.on_stt(now, event),
+            Input::SpeechEnded => {
+                if self.phase == Phase::Live && self.reply.is_none() {
+                    self.outputs.push_back(Output::FinalizeStt);
+                }
+            }
             Input::Dtmf(digit) => self.on_dtmf(digit),
             Input::MarkEchoed(name) => self.on_mark(now, &name),
             Input::Stop => self.end(EndReason::Stopped),
@@ -518,6 +508,7 @@ impl CallEngine {
             SttEvent::Final {
                 text,
                 speech_final,
+                from_finalize,
                 start_ms,
                 duration_ms,
             } => {
@@ -545,7 +536,11 @@ impl CallEngine {
                         self.rearm_backstop(now);
                     }
                 }
-                if speech_final {
+                // A finalize result ends the turn early only when it is the caller's turn and
+                // their words read as finished.
+                let finished =
+                    from_finalize && self.reply.is_none() && reads_complete(&self.caller_text);
+                if speech_final || finished {
                     self.end_caller_turn(now);
                 }
             }

@@ -80,6 +80,7 @@ impl Harness {
         self.input(Input::Stt(SttEvent::Final {
             text: text.into(),
             speech_final: true,
+            from_finalize: false,
             start_ms,
             duration_ms,
         }))
@@ -206,6 +207,7 @@ fn finals_accumulate_until_utterance_end() {
         Input::Stt(SttEvent::Final {
             text: text.into(),
             speech_final: false,
+            from_finalize: false,
             start_ms: 0,
             duration_ms: 0,
         })
@@ -228,6 +230,7 @@ fn the_endpointing_backstop_ends_a_turn_the_recogniser_never_closed() {
     h.at(2_000).input(Input::Stt(SttEvent::Final {
         text: "Tomorrow morning".into(),
         speech_final: false,
+        from_finalize: false,
         start_ms: 1_000,
         duration_ms: 900,
     }));
@@ -566,6 +569,7 @@ fn arbitrary_input(kind: u8, n: u64) -> Input {
         3 => Input::Stt(SttEvent::Final {
             text: ["", "yes", "book it"][(n % 3) as usize].into(),
             speech_final: n.is_multiple_of(2),
+            from_finalize: false,
             start_ms: n,
             duration_ms: n % 5_000,
         }),
@@ -669,6 +673,7 @@ fn backchannels_and_short_sounds_over_otto_do_not_interrupt_it() {
             SttEvent::Final {
                 text: "Mm-hmm.".into(),
                 speech_final: true,
+                from_finalize: false,
                 start_ms: 1_000,
                 duration_ms: 250,
             },
@@ -680,6 +685,7 @@ fn backchannels_and_short_sounds_over_otto_do_not_interrupt_it() {
             SttEvent::Final {
                 text: String::new(),
                 speech_final: true,
+                from_finalize: false,
                 start_ms: 2_000,
                 duration_ms: 250,
             },
@@ -695,6 +701,7 @@ fn backchannels_and_short_sounds_over_otto_do_not_interrupt_it() {
             SttEvent::Final {
                 text: "Okay, right.".into(),
                 speech_final: true,
+                from_finalize: false,
                 start_ms: 2_350,
                 duration_ms: 300,
             },
@@ -734,6 +741,7 @@ fn words_barge_in_at_once_and_sustained_sound_after_the_minimum() {
     h.at(1_150).input(Input::Stt(SttEvent::Final {
         text: "Okay,".into(),
         speech_final: false,
+        from_finalize: false,
         start_ms: 1_000,
         duration_ms: 150,
     }));
@@ -744,6 +752,7 @@ fn words_barge_in_at_once_and_sustained_sound_after_the_minimum() {
     let out = h.at(1_700).input(Input::Stt(SttEvent::Final {
         text: "no, Thursday instead.".into(),
         speech_final: true,
+        from_finalize: false,
         start_ms: 1_150,
         duration_ms: 500,
     }));
@@ -782,6 +791,7 @@ fn words_barge_in_at_once_and_sustained_sound_after_the_minimum() {
     h.at(1_300).input(Input::Stt(SttEvent::Final {
         text: String::new(),
         speech_final: true,
+        from_finalize: false,
         start_ms: 990,
         duration_ms: 200,
     }));
@@ -803,6 +813,7 @@ fn an_uh_huh_answers_a_question_only_once_it_has_been_heard_whole() {
     let out = h.at(1_000).input(Input::Stt(SttEvent::Final {
         text: "Uh-huh.".into(),
         speech_final: true,
+        from_finalize: false,
         start_ms: 800,
         duration_ms: 300,
     }));
@@ -826,30 +837,124 @@ fn an_uh_huh_answers_a_question_only_once_it_has_been_heard_whole() {
     }));
 }
 
+/// A final produced by a finalize request (Deepgram `from_finalize`).
+fn finalized(text: &str, start_ms: u64, duration_ms: u64) -> Input {
+    Input::Stt(SttEvent::Final {
+        text: text.into(),
+        speech_final: false,
+        from_finalize: true,
+        start_ms,
+        duration_ms,
+    })
+}
+
 #[test]
-fn backchannels_are_told_from_requests() {
-    for yes in [
-        "mm-hmm",
-        "Uh huh.",
-        "okay",
-        "OK, right",
-        "yeah",
-        "got it",
-        "I see",
-        "mhm",
-    ] {
-        assert!(is_backchannel(yes), "{yes}");
-    }
-    for no in [
-        "",
-        "wait",
-        "no",
-        "okay but Thursday",
-        "yeah I need to move it",
-        "stop",
-        "what time",
-        "right, one question about the price",
-    ] {
-        assert!(!is_backchannel(no), "{no}");
-    }
+fn early_endpointing_answers_a_finished_sentence_without_waiting_for_the_recogniser() {
+    let mut h = Harness::new();
+    h.greet(5);
+    h.at(3_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 3_000 }));
+    // The caller stopped at 4_000; the VAD heard 160 ms of silence.
+    assert_eq!(
+        h.at(4_160).input(Input::SpeechEnded),
+        vec![Output::FinalizeStt]
+    );
+    let out = h
+        .at(4_270)
+        .input(finalized("How much is an oil change?", 3_000, 1_000));
+    assert_eq!(
+        out,
+        vec![
+            Output::CommitTurn {
+                speaker: Speaker::Caller,
+                text: "How much is an oil change?".into(),
+                interrupted: false
+            },
+            Output::StartReply {
+                generation: G2,
+                input: ReplyInput::Caller("How much is an oil change?".into())
+            }
+        ]
+    );
+    // The latency figures count from the end of the words, not from the finalize.
+    h.at(4_300).sentence(G2, "An oil change is $49.");
+    let out = h.at(4_400).input(Input::Tts(TtsEvent::Audio {
+        generation: G2,
+        mulaw: vec![0x55; FRAME_BYTES],
+    }));
+    assert!(out.contains(&Output::Latency(TurnLatency {
+        transcript: Duration::from_millis(270),
+        first_text: Duration::from_millis(300),
+        first_audio: Duration::from_millis(400),
+    })));
+}
+
+#[test]
+fn early_endpointing_waits_for_the_recogniser_when_the_words_lead_on() {
+    let mut h = Harness::new();
+    h.greet(5);
+    h.at(3_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 3_000 }));
+    assert_eq!(
+        h.at(4_660).input(Input::SpeechEnded),
+        vec![Output::FinalizeStt]
+    );
+    let out = h.at(4_760).input(finalized(
+        "I'd like to book an oil change and",
+        3_000,
+        1_500,
+    ));
+    assert!(
+        out.is_empty(),
+        "a sentence that leads on is not a turn: {out:?}"
+    );
+    // The caller goes on after the pause; the recogniser's endpointing ends the turn.
+    h.at(5_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 5_000 }));
+    let out = h.at(6_400).caller_says("a tire rotation.", 5_000, 1_000);
+    assert_eq!(
+        commits(&out),
+        vec![(
+            Speaker::Caller,
+            "I'd like to book an oil change and a tire rotation.".into(),
+            false
+        )]
+    );
+}
+
+#[test]
+fn an_unfinished_finalize_result_still_ends_at_the_backstop() {
+    let mut h = Harness::new();
+    h.greet(5);
+    h.at(4_200).input(Input::SpeechEnded);
+    h.at(4_300)
+        .input(finalized("My number is 555-123", 3_000, 1_000));
+    assert!(h.at(5_499).tick().is_empty());
+    let out = h.at(5_500).tick();
+    assert_eq!(
+        commits(&out),
+        vec![(Speaker::Caller, "My number is 555-123".into(), false)]
+    );
+}
+
+#[test]
+fn early_endpointing_does_nothing_while_otto_speaks() {
+    let mut h = Harness::new();
+    h.at(0).input(Input::Start);
+    h.sentence(G1, "Thanks for calling Otto's Auto. Can I have your name?");
+    h.audio(G1, 50);
+    // A backchannel over the reply: the VAD's end of it asks nothing of the recogniser, and
+    // its finalize-shaped final does not end a turn or cut the reply.
+    h.at(1_000)
+        .input(Input::Stt(SttEvent::SpeechStarted { at_ms: 1_000 }));
+    assert!(h.at(1_500).input(Input::SpeechEnded).is_empty());
+    let out = h.at(1_600).input(finalized("Okay.", 1_000, 300));
+    assert!(
+        !out.iter().any(|o| matches!(
+            o,
+            Output::StartReply { .. } | Output::ClearPlayback | Output::CommitTurn { .. }
+        )),
+        "{out:?}"
+    );
+    assert_eq!(h.engine.current_generation(), Some(G1));
 }

@@ -66,6 +66,10 @@ pub enum SttEvent {
         /// `true` when the speaker finished the utterance (endpointing saw enough silence);
         /// `false` when the segment was cut for another reason (finalize, maximum length).
         speech_final: bool,
+        /// `true` when a finalize request ([`stt::SttStream::finalize`], Deepgram `Finalize`)
+        /// cut this segment: the speaker may or may not have finished (Deepgram
+        /// `from_finalize`).
+        from_finalize: bool,
         /// Audio time where this segment starts, ms from stream start.
         start_ms: u64,
         /// Length of the segment, ms.

@@ -27,6 +27,11 @@ pub struct SttSession {
     /// Events in the order the engine produced them, on a bounded channel; closed after
     /// [`SttStream::close`] once the last final is out.
     pub events: mpsc::Receiver<SttEvent>,
+    /// Whether a [`SttStream::finalize`] result tells finished words from a pause, so the
+    /// call may end a turn on it (early endpointing): a cut utterance keeps its punctuation
+    /// ("Hi, I'd like" rather than "Hi."). True for Deepgram; false for whisper, which writes
+    /// every fragment as a finished sentence and makes up words for short ones ("Thank you.").
+    pub finalize_tells_pauses: bool,
 }
 
 /// The audio side of a per-call STT stream.

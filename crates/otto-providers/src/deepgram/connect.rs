@@ -48,24 +48,49 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
         .clone()
 }
 
+/// Why a Deepgram socket could not be opened.
+#[derive(Debug)]
+pub(crate) struct ConnectError {
+    /// The error to report, with its retry advice.
+    pub error: SpeechError,
+    /// Deepgram's server answered (it refused the upgrade with an HTTP status), so it can be
+    /// reached; `false` for connection and TLS failures, timeouts and unusable URLs.
+    pub answered: bool,
+}
+
+impl ConnectError {
+    fn local(message: String) -> Self {
+        Self {
+            error: engine_error(message, false),
+            answered: false,
+        }
+    }
+}
+
+impl From<ConnectError> for SpeechError {
+    fn from(e: ConnectError) -> Self {
+        e.error
+    }
+}
+
 /// Connects to `url` (a `ws://` or `wss://` URL with its query) with the API key.
 ///
 /// Returns the socket and Deepgram's `dg-request-id` when the server sent one.
 ///
-/// Errors ([`SpeechError::Engine`]): a refused upgrade names the HTTP status and Deepgram's
-/// `err_code: err_msg` and is retryable for 408, 429 and 5xx only (401 bad key, 402 no
-/// credits, 403, 400 bad parameter are not); connection failures, TLS failures and the
-/// `timeout` passing are retryable; an unusable URL is not.
+/// Errors ([`ConnectError`], its [`SpeechError::Engine`]): a refused upgrade (`answered`)
+/// names the HTTP status and Deepgram's `err_code: err_msg` and is retryable for 408, 429 and
+/// 5xx only (401 bad key, 402 no credits, 403, 400 bad parameter are not); connection
+/// failures, TLS failures and the `timeout` passing are retryable; an unusable URL is not.
 pub(crate) async fn connect(
     url: &str,
     api_key: &SecretString,
     timeout: Duration,
-) -> Result<(Socket, Option<String>), SpeechError> {
+) -> Result<(Socket, Option<String>), ConnectError> {
     let mut request = url
         .into_client_request()
-        .map_err(|e| engine_error(format!("invalid WebSocket URL: {e}"), false))?;
+        .map_err(|e| ConnectError::local(format!("invalid WebSocket URL: {e}")))?;
     let mut auth = HeaderValue::from_str(&format!("Token {}", api_key.expose_secret()))
-        .map_err(|_| engine_error("API key is not a valid header value".into(), false))?;
+        .map_err(|_| ConnectError::local("API key is not a valid header value".into()))?;
     auth.set_sensitive(true);
     request.headers_mut().insert("authorization", auth);
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
@@ -77,13 +102,16 @@ pub(crate) async fn connect(
     );
     let (socket, response) = match tokio::time::timeout(timeout, connecting).await {
         Err(_) => {
-            return Err(engine_error(
-                format!(
-                    "WebSocket handshake timed out after {} ms",
-                    timeout.as_millis()
+            return Err(ConnectError {
+                error: engine_error(
+                    format!(
+                        "WebSocket handshake timed out after {} ms",
+                        timeout.as_millis()
+                    ),
+                    true,
                 ),
-                true,
-            ));
+                answered: false,
+            });
         }
         Ok(Err(e)) => return Err(handshake_error(e)),
         Ok(Ok(pair)) => pair,
@@ -96,7 +124,7 @@ pub(crate) async fn connect(
     Ok((socket, request_id))
 }
 
-fn handshake_error(e: WsError) -> SpeechError {
+fn handshake_error(e: WsError) -> ConnectError {
     match e {
         WsError::Http(response) => {
             let status = response.status().as_u16();
@@ -115,15 +143,21 @@ fn handshake_error(e: WsError) -> SpeechError {
                 .get("dg-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("none");
-            engine_error(
-                format!(
-                    "WebSocket upgrade refused with HTTP {status}: {detail} (dg-request-id {request_id})"
+            ConnectError {
+                error: engine_error(
+                    format!(
+                        "WebSocket upgrade refused with HTTP {status}: {detail} (dg-request-id {request_id})"
+                    ),
+                    matches!(status, 408 | 429 | 500..=599),
                 ),
-                matches!(status, 408 | 429 | 500..=599),
-            )
+                answered: true,
+            }
         }
-        WsError::Url(e) => engine_error(format!("invalid WebSocket URL: {e}"), false),
-        other => engine_error(format!("WebSocket connection failed: {other}"), true),
+        WsError::Url(e) => ConnectError::local(format!("invalid WebSocket URL: {e}")),
+        other => ConnectError {
+            error: engine_error(format!("WebSocket connection failed: {other}"), true),
+            answered: false,
+        },
     }
 }
 

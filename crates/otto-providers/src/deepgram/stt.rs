@@ -127,6 +127,8 @@ impl SpeechToText for DeepgramStt {
                 failure,
             }),
             events: events_rx,
+            // With `smart_format`, a cut utterance keeps its punctuation.
+            finalize_tells_pauses: true,
         })
     }
 }
@@ -198,9 +200,14 @@ impl SttStream for DeepgramSttStream {
         }
     }
 
+    /// Queues `Finalize` without waiting (the call loop calls this): [`SpeechError::Busy`]
+    /// when control messages are backed up (the session is reconnecting).
     async fn finalize(&mut self) -> Result<(), SpeechError> {
-        let sent = self.control.send(Control::Finalize).await;
-        sent.map_err(|_| self.ended())
+        match self.control.try_send(Control::Finalize) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(SpeechError::Busy),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.ended()),
+        }
     }
 
     async fn close(self: Box<Self>) -> Result<(), SpeechError> {
@@ -424,7 +431,11 @@ impl Session {
             self.buffer_during(sleep(backoff)).await?;
             backoff = (backoff * 2).min(MAX_BACKOFF);
             let (key, timeout) = (self.key.clone(), self.config.connect_timeout());
-            let connecting = async { connect(&url, &key, timeout).await };
+            let connecting = async {
+                connect(&url, &key, timeout)
+                    .await
+                    .map_err(SpeechError::from)
+            };
             match self.buffer_during(connecting).await? {
                 Ok((socket, request_id)) => {
                     info!(

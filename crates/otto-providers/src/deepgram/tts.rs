@@ -9,7 +9,7 @@
 //!   is re-framed into whole 160-byte frames; `Flushed` ends that flush (a partial last frame
 //!   is padded with μ-law silence). Several WebSocket flushes may be outstanding at once.
 //! - **REST**: `POST /v1/speak?…&container=none` per flush, body streamed as it arrives. Used
-//!   when the WebSocket could not be opened (a retryable failure: refused, 5xx, timeout), after
+//!   when Deepgram refused the WebSocket upgrade with a retryable status (429, 5xx), after
 //!   it failed mid-call (error, unexpected close, or no audio and no `Flushed` for
 //!   `request_timeout_ms`; outstanding flushes are then synthesised again over REST, so a
 //!   sentence cut mid-way is repeated from its start; the socket is not reopened, the rest of
@@ -83,10 +83,11 @@ impl DeepgramTts {
 #[async_trait]
 impl TextToSpeech for DeepgramTts {
     /// Connects the `/v1/speak` WebSocket ([`DeepgramConfig::speak_ws_request_url`]). When
-    /// that fails retryably the session runs on REST alone.
+    /// Deepgram refuses it retryably (429, 5xx) the session runs on REST alone.
     ///
     /// Errors: a non-retryable refusal of the WebSocket (401 bad key, 402, 403, 400), which
-    /// REST would meet too.
+    /// REST would meet too; a server that cannot be reached (connection or TLS failure,
+    /// handshake timeout: retryable), which REST could not reach either.
     async fn open(&self) -> Result<TtsSession, SpeechError> {
         let key = self
             .config
@@ -94,13 +95,15 @@ impl TextToSpeech for DeepgramTts {
             .clone()
             .ok_or_else(|| engine_error("api_key is not set".into(), false))?;
         let url = self.config.speak_ws_request_url();
+        // REST only helps when Deepgram answered: a server that cannot be reached at all
+        // fails the open, so the caller gets another voice (local speech) instead of silence.
         let (ws, request_id) = match connect(&url, &key, self.config.connect_timeout()).await {
             Ok((socket, id)) => (Some(socket), id),
-            Err(e) if e.retryable() => {
-                warn!(error = %e, "Deepgram TTS WebSocket unavailable; using REST for this call");
+            Err(e) if e.answered && e.error.retryable() => {
+                warn!(error = %e.error, "Deepgram TTS WebSocket refused; using REST for this call");
                 (None, None)
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.error),
         };
         let (commands_tx, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);

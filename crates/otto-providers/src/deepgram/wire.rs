@@ -50,6 +50,8 @@ struct Results {
     is_final: bool,
     #[serde(default)]
     speech_final: bool,
+    #[serde(default)]
+    from_finalize: bool,
     start: f64,
     duration: f64,
     channel: Channel,
@@ -136,6 +138,7 @@ pub(crate) fn parse_listen(text: &str) -> Result<ListenMessage, String> {
             Ok(ListenMessage::Event(SttEvent::Final {
                 text,
                 speech_final: r.speech_final,
+                from_finalize: r.from_finalize,
                 start_ms: time(r.start, "start")?,
                 duration_ms: time(r.duration, "duration")?,
             }))
@@ -174,11 +177,13 @@ pub(crate) fn offset_event(event: SttEvent, offset_ms: u64) -> SttEvent {
         SttEvent::Final {
             text,
             speech_final,
+            from_finalize,
             start_ms,
             duration_ms,
         } => SttEvent::Final {
             text,
             speech_final,
+            from_finalize,
             start_ms: start_ms.saturating_add(offset_ms),
             duration_ms,
         },
@@ -311,6 +316,7 @@ mod tests {
             ListenMessage::Event(SttEvent::Final {
                 text: "For next Tuesday at ten, if that works,".into(),
                 speech_final: false,
+                from_finalize: false,
                 start_ms: 4420,
                 duration_ms: 3000,
             })
@@ -320,6 +326,7 @@ mod tests {
             ListenMessage::Event(SttEvent::Final {
                 text: "I need to book an appointment.".into(),
                 speech_final: true,
+                from_finalize: false,
                 start_ms: 2080,
                 duration_ms: 2340,
             })
@@ -329,6 +336,7 @@ mod tests {
             ListenMessage::Event(SttEvent::Final {
                 text: "please.".into(),
                 speech_final: false,
+                from_finalize: true,
                 start_ms: 7420,
                 duration_ms: 960,
             })
@@ -366,6 +374,7 @@ mod tests {
             Ok(ListenMessage::Event(SttEvent::Final {
                 text: "hi".into(),
                 speech_final: false,
+                from_finalize: false,
                 start_ms: 1000,
                 duration_ms: 500
             }))
@@ -403,6 +412,7 @@ mod tests {
         let f = SttEvent::Final {
             text: "a".into(),
             speech_final: true,
+            from_finalize: false,
             start_ms: 100,
             duration_ms: 50,
         };
@@ -411,6 +421,7 @@ mod tests {
             SttEvent::Final {
                 text: "a".into(),
                 speech_final: true,
+                from_finalize: false,
                 start_ms: 1100,
                 duration_ms: 50
             }

@@ -2,7 +2,7 @@
 //! microseconds) and send finished utterances to the shared [`DecodePool`].
 //!
 //! Each stream has one forwarding task that submits its utterances to the pool one at a time,
-//! in order, and turns transcripts into events: `Final { speech_final }` then, when the text is
+//! in order, and turns transcripts into events: `Final { speech_final, from_finalize }` then, when the text is
 //! not empty, `UtteranceEnd`. A busy pool therefore delays only that call's finals, never its
 //! audio or its `SpeechStarted` events (sent straight from `push_audio`).
 
@@ -10,13 +10,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use otto_core::speech::{FRAME_BYTES, SttEvent};
+use otto_core::speech::SttEvent;
 use tokio::sync::mpsc;
 
 use super::whisper::{DecodePool, PoolConfig, WhisperModel, WhisperSettings};
 use crate::vad::{Utterance, Vad, VadConfig, VadEvent};
 use otto_core::speech::SpeechError;
-use otto_core::speech::mulaw;
 use otto_core::speech::stt::{SpeechToText, SttSession, SttStream};
 
 /// Largest chunk `push_audio` accepts, bytes (1 s of μ-law).
@@ -93,20 +92,25 @@ impl SpeechToText for LocalStt {
         Ok(SttSession {
             stream: Box::new(LocalSttStream {
                 vad: Vad::new(self.vad.clone()),
-                partial: Vec::with_capacity(FRAME_BYTES),
                 events: event_tx,
                 utterances: utterance_tx,
             }),
             events: event_rx,
+            finalize_tells_pauses: false,
         })
     }
 }
 
 struct LocalSttStream {
     vad: Vad,
-    partial: Vec<u8>,
     events: mpsc::Sender<SttEvent>,
-    utterances: mpsc::Sender<Utterance>,
+    utterances: mpsc::Sender<Segment>,
+}
+
+/// An utterance queued for decoding, and whether [`SttStream::finalize`] cut it.
+struct Segment {
+    utterance: Utterance,
+    from_finalize: bool,
 }
 
 impl LocalSttStream {
@@ -117,22 +121,23 @@ impl LocalSttStream {
         }
     }
 
-    fn submit(&self, utterance: Utterance) -> Result<(), SpeechError> {
-        self.utterances.try_send(utterance).map_err(|e| match e {
+    fn submit(&self, segment: Segment) -> Result<(), SpeechError> {
+        self.utterances.try_send(segment).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SpeechError::Busy,
             mpsc::error::TrySendError::Closed(_) => SpeechError::Closed,
         })
     }
 
-    fn handle(&mut self, frame: &[u8]) -> Result<(), SpeechError> {
-        for event in self.vad.push_frame(&mulaw::decode_to_f32(frame)) {
-            match event {
-                VadEvent::SpeechStarted { at_ms } => self.emit(SttEvent::SpeechStarted { at_ms }),
-                VadEvent::Activity { .. } => self.emit(SttEvent::Interim {
-                    text: String::new(),
-                }),
-                VadEvent::Utterance(u) => self.submit(u)?,
-            }
+    fn handle(&mut self, event: VadEvent) -> Result<(), SpeechError> {
+        match event {
+            VadEvent::SpeechStarted { at_ms } => self.emit(SttEvent::SpeechStarted { at_ms }),
+            VadEvent::Activity { .. } => self.emit(SttEvent::Interim {
+                text: String::new(),
+            }),
+            VadEvent::Utterance(utterance) => self.submit(Segment {
+                utterance,
+                from_finalize: false,
+            })?,
         }
         Ok(())
     }
@@ -147,26 +152,38 @@ impl SttStream for LocalSttStream {
                 mulaw_audio.len()
             )));
         }
-        self.partial.extend_from_slice(mulaw_audio);
-        let whole = self.partial.len() / FRAME_BYTES * FRAME_BYTES;
-        let frames: Vec<u8> = self.partial.drain(..whole).collect();
-        frames
-            .chunks_exact(FRAME_BYTES)
-            .try_for_each(|f| self.handle(f))
+        let events = self.vad.push_mulaw(mulaw_audio);
+        // Every frame has gone through the VAD; the first error (a full queue) is reported.
+        events
+            .into_iter()
+            .map(|e| self.handle(e))
+            .fold(Ok(()), Result::and)
     }
 
+    /// Cuts the utterance in progress and queues it for decoding without waiting (the call
+    /// loop calls this): [`SpeechError::Busy`] when this stream's queue is full.
     async fn finalize(&mut self) -> Result<(), SpeechError> {
-        if let Some(u) = self.vad.finish() {
+        match self.vad.finish() {
+            Some(utterance) => self.submit(Segment {
+                utterance,
+                from_finalize: true,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn close(mut self: Box<Self>) -> Result<(), SpeechError> {
+        if let Some(utterance) = self.vad.finish() {
+            let segment = Segment {
+                utterance,
+                from_finalize: false,
+            };
             self.utterances
-                .send(u)
+                .send(segment)
                 .await
                 .map_err(|_| SpeechError::Closed)?;
         }
         Ok(())
-    }
-
-    async fn close(mut self: Box<Self>) -> Result<(), SpeechError> {
-        self.finalize().await
         // Dropping the senders lets the forwarder finish the queued utterances, then the
         // event channel closes.
     }
@@ -175,10 +192,14 @@ impl SttStream for LocalSttStream {
 /// The per-stream forwarding task: decodes utterances in order and emits their events.
 async fn forward(
     pool: DecodePool,
-    mut utterances: mpsc::Receiver<Utterance>,
+    mut utterances: mpsc::Receiver<Segment>,
     events: mpsc::Sender<SttEvent>,
 ) {
-    while let Some(u) = utterances.recv().await {
+    while let Some(Segment {
+        utterance: u,
+        from_finalize,
+    }) = utterances.recv().await
+    {
         let (start_ms, duration_ms, last_word_end_ms, speech_final) = (
             u.start_ms,
             u.duration_ms,
@@ -205,6 +226,7 @@ async fn forward(
             .send(SttEvent::Final {
                 text,
                 speech_final,
+                from_finalize,
                 start_ms,
                 duration_ms,
             })

@@ -31,6 +31,7 @@ use otto_providers::openai::OpenAiClient;
 use otto_shop::{CallRecorder, Shop, SystemClock};
 use otto_speech::stt::local::{LocalStt, LocalSttConfig};
 use otto_speech::tts::local::{LocalTts, LocalTtsConfig};
+use otto_speech::vad::VadConfig;
 use otto_twilio::rest::RestClient;
 use otto_twilio::stream_token::StreamTokens;
 use secrecy::ExposeSecret;
@@ -55,6 +56,9 @@ pub struct CallServices {
     pub rest: Option<(RestClient, Arc<VendorGuard>)>,
     pub sessions: Sessions,
     pub engine: EngineConfig,
+    /// The voice activity detector each call runs on the caller's audio for early
+    /// endpointing (`call.early_endpointing_ms`); `None` when that is off.
+    pub speech_end: Option<VadConfig>,
     /// This instance's name in live-call sessions.
     pub instance: String,
     /// Issues and checks the per-call stream tokens: keyed with the Twilio auth token (shared
@@ -157,6 +161,11 @@ impl CallServices {
             rest,
             sessions,
             engine: config.call.engine(),
+            speech_end: (config.call.early_endpointing_ms > 0).then(|| VadConfig {
+                endpointing_ms: config.call.early_endpointing_ms,
+                keep_audio: false,
+                ..VadConfig::default()
+            }),
             instance: config.server.instance.clone(),
             stream_tokens: match &config.twilio {
                 Some(t) => StreamTokens::new(t.auth_token.expose_secret().as_bytes()),

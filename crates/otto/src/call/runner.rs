@@ -7,7 +7,9 @@
 //! and every output the engine produces is executed at once, in order:
 //!
 //! - caller audio goes straight from the socket to the STT stream (never through the engine,
-//!   never blocking: a busy recogniser drops frames and counts them);
+//!   never blocking: a busy recogniser drops frames and counts them), and through the early
+//!   endpointing voice activity detector, whose end of speech is an input
+//!   ([`Input::SpeechEnded`]; the engine may answer it with a finalize request);
 //! - reply generations run in the dialogue task, one at a time, cancelled by token on
 //!   barge-in; their sentences, actions and completion come back tagged with the generation;
 //! - finished turns are written to the call log by the turn writer as they happen, in order;
@@ -30,6 +32,7 @@ use otto_core::speech::stt::SttStream;
 use otto_core::speech::tts::TtsStream;
 use otto_core::speech::{GenerationId, TtsEvent};
 use otto_shop::CallLog;
+use otto_speech::vad::{Vad, VadEvent};
 use otto_store::NewTurn;
 use otto_twilio::media::{FromTwilio, Start};
 use otto_twilio::rest::CallUpdate;
@@ -129,6 +132,16 @@ pub async fn run(
     .await;
 }
 
+/// The early-endpointing detector for a recogniser stream, when configured and when that
+/// recogniser's finalize results tell a pause from finished words.
+fn early_endpointing(services: &CallServices, finalize_tells_pauses: bool) -> Option<Vad> {
+    services
+        .speech_end
+        .clone()
+        .filter(|_| finalize_tells_pauses)
+        .map(Vad::new)
+}
+
 /// Reads until Twilio's `start`, answering nothing; `connected` is skipped.
 async fn wait_for_start(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
@@ -183,6 +196,11 @@ struct Call {
     engine: CallEngine,
     stt: Box<dyn SttStream>,
     stt_events: mpsc::Receiver<otto_core::speech::SttEvent>,
+    /// The voice activity detector on the caller's audio that tells the engine when the
+    /// caller stopped speaking (early endpointing); `None` when that is off, or when the
+    /// recogniser's finalize results cannot tell a pause from finished words
+    /// (`SttSession::finalize_tells_pauses`).
+    speech_end: Option<Vad>,
     /// False after the STT stream ended and no new one could be opened.
     stt_alive: bool,
     tts: Box<dyn TtsStream>,
@@ -300,6 +318,7 @@ impl Call {
 
         Ok(Self {
             engine: CallEngine::new(services.engine.clone()),
+            speech_end: early_endpointing(&services, stt.finalize_tells_pauses),
             services,
             call_sid,
             stt: stt.stream,
@@ -431,6 +450,14 @@ impl Call {
                     m::stt_frame_dropped();
                     debug!(error = %e, "caller audio dropped");
                 }
+                let speech_ended = self.speech_end.as_mut().is_some_and(|vad| {
+                    vad.push_mulaw(&media.payload)
+                        .iter()
+                        .any(|e| matches!(e, VadEvent::Utterance(u) if u.speech_final))
+                });
+                if speech_ended {
+                    self.input(Input::SpeechEnded).await;
+                }
             }
             FromTwilio::Dtmf {
                 stream_sid, digit, ..
@@ -518,6 +545,12 @@ impl Call {
                     m::provider_error("tts");
                     warn!(error = %e, "text-to-speech failed; reopening it");
                     self.tts_lost().await;
+                }
+            }
+            Output::FinalizeStt => {
+                // Without the finalize result the turn ends on the recogniser's endpointing.
+                if let Err(e) = self.stt.finalize().await {
+                    debug!(error = %e, "speech-to-text finalize not sent");
                 }
             }
             Output::ClearTts => {
@@ -666,6 +699,7 @@ impl Call {
             Ok(session) => {
                 let old = std::mem::replace(&mut self.stt, session.stream);
                 self.stt_events = session.events;
+                self.speech_end = early_endpointing(&self.services, session.finalize_tells_pauses);
                 tokio::spawn(async move {
                     let _ = old.close().await;
                 });

@@ -49,6 +49,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
             tts_delay_ms,
             batches,
             local,
+            early_endpointing_ms,
         } => {
             let calls = concurrency as usize;
             let ramp = ramp_secs.map_or(Duration::from_millis(20) * concurrency, |s| {
@@ -62,6 +63,7 @@ pub async fn run(config: &Config, cmd: BenchCommand) -> anyhow::Result<()> {
                 tts_delay: Duration::from_millis(u64::from(tts_delay_ms)),
                 batches: batches as usize,
                 local,
+                early_endpointing_ms,
             })
             .await?;
             print!("{report}");

@@ -96,6 +96,9 @@ pub struct CallBenchOptions {
     /// fakes: the caller speaks [`SCRIPT`] with flite, without talking over the greeting,
     /// and the fakes' delays do not apply (the baseline is 0).
     pub local: bool,
+    /// Otto's `call.early_endpointing_ms` for the run, ms (0: off, the recogniser's
+    /// endpointing alone ends each turn).
+    pub early_endpointing_ms: u32,
 }
 
 impl CallBenchOptions {
@@ -196,17 +199,26 @@ impl std::fmt::Display for CallBenchReport {
         }
         writeln!(
             f,
+            "  early endpointing          {}",
+            match o.early_endpointing_ms {
+                0 => "off".to_owned(),
+                ms => format!("after {ms} ms of silence"),
+            }
+        )?;
+        writeln!(
+            f,
             "  calls completed            {} of {} (peak {} active in Otto)",
             self.calls.completed, o.calls, self.busy_calls
         )?;
         let line = |f: &mut std::fmt::Formatter<'_>, name: &str, l: &Latency, what: &str| {
             writeln!(
                 f,
-                "  {name:<26} p50 {:>7.1} ms   p99 {:>7.1} ms   ({} {what})",
-                l.p50_ms, l.p99_ms, l.samples
+                "  {name:<26} mean {:>7.1} ms   p50 {:>7.1} ms   p99 {:>7.1} ms   ({} {what})",
+                l.mean_ms, l.p50_ms, l.p99_ms, l.samples
             )
         };
         line(f, "turn latency", &self.calls.turn, "turns")?;
+        // Negative: faster than the fakes' delays add up to (early endpointing).
         line(f, "added by Otto", &self.calls.added, "turns")?;
         line(
             f,
@@ -503,6 +515,7 @@ fn server_config(
          [log]\nfilter = \"warn\"\n\
          [server]\nlisten = {listen}\npublic_url = {url}\nmax_concurrent_calls = {max}\n\
          calls_per_caller_per_minute = 1000\nrequests_per_ip_per_minute = 100000\n\
+         [call]\nearly_endpointing_ms = {early}\n\
          {deepgram}\
          [twilio]\naccount_sid = {sid}\nauth_token = {key}\napi_base_url = {twilio}\n\
          from_number = {from}\n",
@@ -510,6 +523,7 @@ fn server_config(
         listen = toml_str(&config.server.listen.to_string()),
         url = toml_str(url),
         max = options.calls + 10,
+        early = options.early_endpointing_ms,
         key = toml_str(FAKE_KEY),
         sid = toml_str(account_sid.as_str()),
         twilio = toml_str(twilio_url),
@@ -852,6 +866,7 @@ mod tests {
             tts_delay: Duration::from_millis(150),
             batches: 1,
             local: false,
+            early_endpointing_ms: 160,
         };
         let good = record(&[
             (100, media(Some(100))),
