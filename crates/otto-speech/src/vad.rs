@@ -9,6 +9,8 @@
 //! - `onset_frames` consecutive speech frames start an utterance ([`VadEvent::SpeechStarted`]
 //!   at the first of them, so it is emitted `onset_frames * 20` ms after onset: 40 ms by
 //!   default);
+//! - `pause_ms` of non-speech inside an utterance is reported once ([`VadEvent::Paused`]), so
+//!   a recogniser may start decoding before the utterance is over;
 //! - `endpointing_ms` of non-speech ends it ([`VadEvent::Utterance`] with `speech_final`), and
 //!   an utterance reaching `max_utterance_ms` is cut (`speech_final == false`), since whisper
 //!   with `audio_ctx = 750` sees 15 s at most.
@@ -25,6 +27,9 @@ use otto_core::speech::{FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, mulaw};
 pub struct VadConfig {
     /// Silence that ends an utterance, ms (default 500).
     pub endpointing_ms: u32,
+    /// Silence inside an utterance that is reported as a pause ([`VadEvent::Paused`]), ms
+    /// (default 200); 0, or not less than `endpointing_ms`, reports none.
+    pub pause_ms: u32,
     /// Consecutive speech frames that confirm onset (default 2 = 40 ms).
     pub onset_frames: u32,
     /// Energy above the noise floor that counts as speech, dB (default 9).
@@ -46,6 +51,7 @@ impl Default for VadConfig {
     fn default() -> Self {
         Self {
             endpointing_ms: 500,
+            pause_ms: 200,
             onset_frames: 2,
             threshold_db: 9.0,
             min_speech_ms: 120,
@@ -85,6 +91,13 @@ pub enum VadEvent {
         /// Audio time, ms.
         at_ms: u64,
     },
+    /// `pause_ms` of silence inside the utterance in progress, which may still go on
+    /// ([`Vad::samples_so_far`] holds its audio). Once per stretch of silence.
+    Paused {
+        /// Audio time where the last speech frame ended, ms: the utterance that ends after
+        /// this pause without more speech has the same [`Utterance::last_speech_end_ms`].
+        last_speech_end_ms: u64,
+    },
     /// An utterance ended.
     Utterance(Utterance),
 }
@@ -113,6 +126,8 @@ struct Current {
     last_speech_end_ms: u64,
     silence_ms: u64,
     next_activity_ms: u64,
+    /// This stretch of silence has been reported as a pause.
+    pause_reported: bool,
 }
 
 const ABS_MIN_DB: f32 = -50.0;
@@ -159,6 +174,12 @@ impl Vad {
     /// Whether an utterance is in progress.
     pub fn in_speech(&self) -> bool {
         self.current.is_some()
+    }
+
+    /// The audio of the utterance in progress so far (8 kHz mono samples in [-1, 1], pre-roll
+    /// included); `None` between utterances, empty unless [`VadConfig::keep_audio`].
+    pub fn samples_so_far(&self) -> Option<&[f32]> {
+        self.current.as_ref().map(|c| c.samples.as_slice())
     }
 
     /// Processes one frame of `FRAME_SAMPLES` (160) samples; shorter frames are zero-padded and
@@ -221,6 +242,7 @@ impl Vad {
                         last_speech_end_ms: frame_end_ms,
                         silence_ms: 0,
                         next_activity_ms: onset_ms + u64::from(self.config.activity_every_ms),
+                        pause_reported: false,
                     });
                     self.onset_run = 0;
                 }
@@ -234,8 +256,20 @@ impl Vad {
                     cur.speech_ms += u64::from(FRAME_MS);
                     cur.last_speech_end_ms = frame_end_ms;
                     cur.silence_ms = 0;
+                    cur.pause_reported = false;
                 } else {
                     cur.silence_ms += u64::from(FRAME_MS);
+                }
+                let pause_ms = self.config.pause_ms;
+                if pause_ms > 0
+                    && pause_ms < self.config.endpointing_ms
+                    && !cur.pause_reported
+                    && cur.silence_ms >= u64::from(pause_ms)
+                {
+                    cur.pause_reported = true;
+                    events.push(VadEvent::Paused {
+                        last_speech_end_ms: cur.last_speech_end_ms,
+                    });
                 }
                 if is_speech && frame_end_ms >= cur.next_activity_ms {
                     events.push(VadEvent::Activity {
@@ -521,5 +555,58 @@ mod tests {
                 _ => assert_eq!(k, l),
             }
         }
+    }
+
+    #[test]
+    fn a_pause_is_reported_once_and_matches_the_utterance_that_ends_after_it() {
+        let mut vad = Vad::new(VadConfig::default());
+        let mut audio = vec![0.0; 1600];
+        audio.extend(voiced(8000, 0.3)); // 1 s of speech
+        audio.extend(vec![0.0; 2400]); // a 300 ms pause
+        audio.extend(voiced(4000, 0.3)); // 0.5 s more
+        audio.extend(vec![0.0; 8000]); // the end
+        let mut held = Vec::new();
+        let mut events = Vec::new();
+        for frame in audio.chunks(FRAME_SAMPLES) {
+            for e in vad.push_frame(frame) {
+                if matches!(e, VadEvent::Paused { .. }) {
+                    held.push(vad.samples_so_far().map_or(0, <[f32]>::len));
+                }
+                events.push(e);
+            }
+        }
+        let pauses: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                VadEvent::Paused { last_speech_end_ms } => Some(*last_speech_end_ms),
+                _ => None,
+            })
+            .collect();
+        let utterances: Vec<&Utterance> = events
+            .iter()
+            .filter_map(|e| match e {
+                VadEvent::Utterance(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(utterances.len(), 1, "the 300 ms pause does not end it");
+        assert_eq!(
+            pauses.len(),
+            2,
+            "the pause mid-way and the one before the end"
+        );
+        assert!(pauses[0] < pauses[1]);
+        assert_eq!(pauses[1], utterances[0].last_speech_end_ms);
+        assert!(held[0] > 0 && held[1] > held[0], "{held:?}");
+
+        let off = VadConfig {
+            pause_ms: 0,
+            ..VadConfig::default()
+        };
+        assert!(
+            !run(&mut Vad::new(off), &audio)
+                .iter()
+                .any(|e| matches!(e, VadEvent::Paused { .. }))
+        );
     }
 }

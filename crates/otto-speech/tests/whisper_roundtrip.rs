@@ -190,3 +190,94 @@ fn truncated_real_model_fails_at_load_not_mid_call() {
     let _ = std::fs::remove_file(&path);
     assert!(err.to_string().contains("otto models fetch"), "{err}");
 }
+
+/// Pushes μ-law audio into a stream frame by frame.
+fn push_all(session: &mut otto_core::speech::stt::SttSession, audio: &[u8]) {
+    for frame in audio.chunks(FRAME_BYTES) {
+        session.stream.push_audio(frame).expect("push never blocks");
+    }
+}
+
+/// `text` spoken by flite without its leading and trailing silence, so the pauses a test adds
+/// are exact.
+fn spoken(text: &str) -> Vec<u8> {
+    let audio = synthesize_mulaw(text, Voice::Kal).expect("flite");
+    let loud = |b: &u8| mulaw::decode(*b).abs() > 300;
+    let start = audio.iter().position(loud).unwrap_or(0);
+    let end = audio.iter().rposition(loud).map_or(start, |i| i + 1);
+    audio[start..end].to_vec()
+}
+
+/// Waits until the pool has started `n` decodes.
+async fn wait_for_decodes(stt: &LocalStt, n: u64) {
+    for _ in 0..600 {
+        if stt.decodes() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} decodes started, expected {n}", stt.decodes());
+}
+
+/// The finals of a closed stream's events.
+async fn finals(events: &mut tokio::sync::mpsc::Receiver<SttEvent>) -> Vec<String> {
+    let mut texts = Vec::new();
+    while let Some(e) = tokio::time::timeout(Duration::from_secs(60), events.recv())
+        .await
+        .expect("events arrive")
+    {
+        if let SttEvent::Final { text, .. } = e {
+            texts.push(text);
+        }
+    }
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decoding_starts_at_the_pause_and_its_result_is_the_final() {
+    let stt =
+        LocalStt::with_model(model(), PoolConfig::default(), VadConfig::default()).expect("pool");
+    let mut session = stt.open().await.expect("opens");
+    let line = "What time do you open on Saturday?";
+    let mut audio = frames::silence(400);
+    audio.extend(spoken(line));
+    audio.extend(frames::silence(300));
+    push_all(&mut session, &audio);
+    // 300 ms of silence: past the pause (200 ms), before the end (500 ms). The decode starts.
+    wait_for_decodes(&stt, 1).await;
+    push_all(&mut session, &frames::silence(700));
+    session.stream.close().await.expect("close");
+    let texts = finals(&mut session.events).await;
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(word_error_rate(line, &texts[0]) <= 0.25, "{texts:?}");
+    assert_eq!(stt.decodes(), 1, "the pause's decode was the final's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speech_after_a_pause_is_decoded_whole() {
+    let stt =
+        LocalStt::with_model(model(), PoolConfig::default(), VadConfig::default()).expect("pool");
+    let mut session = stt.open().await.expect("opens");
+    let mut audio = frames::silence(400);
+    audio.extend(spoken("I need an oil change"));
+    audio.extend(frames::silence(300));
+    push_all(&mut session, &audio);
+    wait_for_decodes(&stt, 1).await;
+    // The caller goes on after the pause: the speculative transcript is dropped.
+    let mut rest = spoken("for my Honda Civic.");
+    rest.extend(frames::silence(1000));
+    push_all(&mut session, &rest);
+    session.stream.close().await.expect("close");
+    let texts = finals(&mut session.events).await;
+    assert_eq!(texts.len(), 1, "one utterance: {texts:?}");
+    let heard = texts[0].to_lowercase();
+    assert!(
+        heard.contains("oil") && heard.contains("civic"),
+        "both halves in one final: {texts:?}"
+    );
+    assert_eq!(
+        stt.decodes(),
+        2,
+        "the pause's decode, then the whole utterance"
+    );
+}

@@ -2,9 +2,15 @@
 //! microseconds) and send finished utterances to the shared [`DecodePool`].
 //!
 //! Each stream has one forwarding task that submits its utterances to the pool one at a time,
-//! in order, and turns transcripts into events: `Final { speech_final, from_finalize }` then, when the text is
-//! not empty, `UtteranceEnd`. A busy pool therefore delays only that call's finals, never its
-//! audio or its `SpeechStarted` events (sent straight from `push_audio`).
+//! in order, and turns transcripts into events: `Final { speech_final, from_finalize }` then,
+//! when the text is not empty, `UtteranceEnd`. A busy pool therefore delays only that call's
+//! finals, never its audio or its `SpeechStarted` events (sent straight from `push_audio`).
+//!
+//! Decoding starts at the caller's first pause, not at the end of the utterance: when the VAD
+//! reports [`VadEvent::Paused`] (200 ms of silence by default, against 500 ms of endpointing)
+//! the audio so far is decoded speculatively. If the utterance then ends with no more speech,
+//! that transcript is its final, ready up to 300 ms sooner; if the caller goes on, it is
+//! dropped (aborted if still queued) and the whole utterance is decoded at its end.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +19,7 @@ use async_trait::async_trait;
 use otto_core::speech::SttEvent;
 use tokio::sync::mpsc;
 
-use super::whisper::{DecodePool, PoolConfig, WhisperModel, WhisperSettings};
+use super::whisper::{DecodePool, PoolConfig, Transcript, WhisperModel, WhisperSettings};
 use crate::vad::{Utterance, Vad, VadConfig, VadEvent};
 use otto_core::speech::SpeechError;
 use otto_core::speech::stt::{SpeechToText, SttSession, SttStream};
@@ -80,6 +86,11 @@ impl LocalStt {
             vad,
         })
     }
+
+    /// Decodes the pool has run so far, speculative ones included (see the module docs).
+    pub fn decodes(&self) -> u64 {
+        self.pool.decodes()
+    }
 }
 
 #[async_trait]
@@ -104,13 +115,22 @@ impl SpeechToText for LocalStt {
 struct LocalSttStream {
     vad: Vad,
     events: mpsc::Sender<SttEvent>,
-    utterances: mpsc::Sender<Segment>,
+    utterances: mpsc::Sender<Work>,
 }
 
-/// An utterance queued for decoding, and whether [`SttStream::finalize`] cut it.
-struct Segment {
-    utterance: Utterance,
-    from_finalize: bool,
+/// What a stream asks of its forwarding task, in order.
+enum Work {
+    /// Decode the audio of an utterance still in progress, at a pause, in case it ends there.
+    Speculate {
+        /// The utterance's last speech so far ([`VadEvent::Paused`]).
+        last_speech_end_ms: u64,
+        samples: Vec<f32>,
+    },
+    /// An utterance to transcribe, and whether [`SttStream::finalize`] cut it.
+    Segment {
+        utterance: Utterance,
+        from_finalize: bool,
+    },
 }
 
 impl LocalSttStream {
@@ -121,8 +141,8 @@ impl LocalSttStream {
         }
     }
 
-    fn submit(&self, segment: Segment) -> Result<(), SpeechError> {
-        self.utterances.try_send(segment).map_err(|e| match e {
+    fn submit(&self, work: Work) -> Result<(), SpeechError> {
+        self.utterances.try_send(work).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SpeechError::Busy,
             mpsc::error::TrySendError::Closed(_) => SpeechError::Closed,
         })
@@ -134,7 +154,14 @@ impl LocalSttStream {
             VadEvent::Activity { .. } => self.emit(SttEvent::Interim {
                 text: String::new(),
             }),
-            VadEvent::Utterance(utterance) => self.submit(Segment {
+            VadEvent::Paused { last_speech_end_ms } => {
+                let samples = self.vad.samples_so_far().unwrap_or_default().to_vec();
+                self.submit(Work::Speculate {
+                    last_speech_end_ms,
+                    samples,
+                })?;
+            }
+            VadEvent::Utterance(utterance) => self.submit(Work::Segment {
                 utterance,
                 from_finalize: false,
             })?,
@@ -164,7 +191,7 @@ impl SttStream for LocalSttStream {
     /// loop calls this): [`SpeechError::Busy`] when this stream's queue is full.
     async fn finalize(&mut self) -> Result<(), SpeechError> {
         match self.vad.finish() {
-            Some(utterance) => self.submit(Segment {
+            Some(utterance) => self.submit(Work::Segment {
                 utterance,
                 from_finalize: true,
             }),
@@ -174,7 +201,7 @@ impl SttStream for LocalSttStream {
 
     async fn close(mut self: Box<Self>) -> Result<(), SpeechError> {
         if let Some(utterance) = self.vad.finish() {
-            let segment = Segment {
+            let segment = Work::Segment {
                 utterance,
                 from_finalize: false,
             };
@@ -189,24 +216,63 @@ impl SttStream for LocalSttStream {
     }
 }
 
-/// The per-stream forwarding task: decodes utterances in order and emits their events.
-async fn forward(
-    pool: DecodePool,
-    mut utterances: mpsc::Receiver<Segment>,
-    events: mpsc::Sender<SttEvent>,
-) {
-    while let Some(Segment {
-        utterance: u,
-        from_finalize,
-    }) = utterances.recv().await
-    {
+/// A speculative decode in flight: the pause it was taken at, and the decode.
+type Speculation = (
+    u64,
+    tokio::task::JoinHandle<Result<Transcript, SpeechError>>,
+);
+
+/// The per-stream forwarding task: decodes utterances in order and emits their events (see
+/// the module docs for speculative decoding).
+async fn forward(pool: DecodePool, mut work: mpsc::Receiver<Work>, events: mpsc::Sender<SttEvent>) {
+    let mut speculation: Option<Speculation> = None;
+    while let Some(next) = work.recv().await {
+        let (u, from_finalize) = match next {
+            Work::Speculate {
+                last_speech_end_ms,
+                samples,
+            } => {
+                if let Some((_, stale)) = speculation.take() {
+                    stale.abort();
+                    metrics::counter!("otto_stt_speculative_total", "outcome" => "dropped")
+                        .increment(1);
+                }
+                let pool = pool.clone();
+                let decode = tokio::spawn(async move { pool.transcribe(samples).await });
+                speculation = Some((last_speech_end_ms, decode));
+                continue;
+            }
+            Work::Segment {
+                utterance,
+                from_finalize,
+            } => (utterance, from_finalize),
+        };
         let (start_ms, duration_ms, last_word_end_ms, speech_final) = (
             u.start_ms,
             u.duration_ms,
             u.last_speech_end_ms,
             u.speech_final,
         );
-        let text = match pool.transcribe(u.samples).await {
+        // The decode taken at the last pause holds this whole utterance when no speech came
+        // after it.
+        let ready = match speculation.take() {
+            Some((pause_end_ms, decode)) if pause_end_ms == last_word_end_ms => Some(decode),
+            Some((_, stale)) => {
+                stale.abort();
+                metrics::counter!("otto_stt_speculative_total", "outcome" => "dropped")
+                    .increment(1);
+                None
+            }
+            None => None,
+        };
+        let result = match ready {
+            Some(decode) => {
+                metrics::counter!("otto_stt_speculative_total", "outcome" => "used").increment(1);
+                decode.await.unwrap_or(Err(SpeechError::Closed))
+            }
+            None => pool.transcribe(u.samples).await,
+        };
+        let text = match result {
             Ok(t) => {
                 tracing::debug!(
                     audio_ms = t.timing.audio_ms,

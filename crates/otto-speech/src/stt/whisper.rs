@@ -11,6 +11,7 @@
 //! `otto_stt_decode_errors_total`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -272,6 +273,8 @@ struct Job {
 pub struct DecodePool {
     jobs: mpsc::Sender<Job>,
     model: Arc<WhisperModel>,
+    /// Decodes run so far.
+    decodes: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for DecodePool {
@@ -296,9 +299,10 @@ impl DecodePool {
         }
         let (tx, rx) = mpsc::channel::<Job>(config.queue_capacity);
         let rx = Arc::new(Mutex::new(rx));
+        let decodes = Arc::new(AtomicU64::new(0));
         for i in 0..config.workers {
             let mut state = model.new_state()?;
-            let (model, rx) = (model.clone(), rx.clone());
+            let (model, rx, decodes) = (model.clone(), rx.clone(), decodes.clone());
             std::thread::Builder::new()
                 .name(format!("otto-stt-{i}"))
                 .spawn(move || {
@@ -308,6 +312,10 @@ impl DecodePool {
                             Err(_) => None,
                         };
                         let Some(job) = job else { return };
+                        if job.reply.is_closed() {
+                            continue; // abandoned while queued (a dropped speculative decode)
+                        }
+                        decodes.fetch_add(1, Ordering::Relaxed);
                         let wait = job.enqueued.elapsed();
                         metrics::histogram!("otto_stt_queue_wait_seconds")
                             .record(wait.as_secs_f64());
@@ -329,7 +337,16 @@ impl DecodePool {
                     SpeechError::Recognition(format!("cannot spawn decoder thread: {e}"))
                 })?;
         }
-        Ok(Self { jobs: tx, model })
+        Ok(Self {
+            jobs: tx,
+            model,
+            decodes,
+        })
+    }
+
+    /// Decodes started so far (jobs abandoned while queued are skipped, not counted).
+    pub fn decodes(&self) -> u64 {
+        self.decodes.load(Ordering::Relaxed)
     }
 
     /// The model the pool decodes with.

@@ -16,6 +16,7 @@
 //!
 //! | name | kind | meaning |
 //! |---|---|---|
+//! | `otto_stt_speculative_total{outcome}` | counter | local recogniser decodes started at a pause: `used` as the utterance's final, or `dropped` because the caller went on (`otto-speech`, `stt::local`) |
 //! | `otto_session_updates_dropped_total` | counter | live-session updates dropped because Redis did not keep up (`sessions`) |
 //! | `otto_rate_limited_total{limit}` | counter | requests refused with 429 (`limit="ip"`, `server`) |
 //! | `otto_jobs_total{kind, outcome}` | counter | background jobs `done`, `retried` or `buried` (`otto-jobs`) |

@@ -163,6 +163,7 @@ impl CallServices {
             engine: config.call.engine(),
             speech_end: (config.call.early_endpointing_ms > 0).then(|| VadConfig {
                 endpointing_ms: config.call.early_endpointing_ms,
+                pause_ms: 0,
                 keep_audio: false,
                 ..VadConfig::default()
             }),

@@ -201,6 +201,7 @@ impl std::fmt::Display for CallBenchReport {
             f,
             "  early endpointing          {}",
             match o.early_endpointing_ms {
+                _ if o.local => "not with local speech (whisper)".to_owned(),
                 0 => "off".to_owned(),
                 ms => format!("after {ms} ms of silence"),
             }
