@@ -60,6 +60,15 @@ fn answer_delay(record: &SimRecord) -> Duration {
         .expect("Otto answered")
 }
 
+/// What the call log kept of the caller's turns, in order.
+fn caller_turns(call: &otto_store::CallRecord) -> Vec<&str> {
+    call.turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Caller)
+        .map(|t| t.text.as_str())
+        .collect()
+}
+
 /// The `type`s of the text messages Otto sent on the first `/v1/listen` socket.
 fn listen_controls(dg: &Deepgram) -> Vec<String> {
     dg.stt.connections()[0]
@@ -89,13 +98,7 @@ async fn a_finished_question_is_answered_at_the_vad_with_finalize() {
     assert!(listen_controls(&dg).iter().any(|t| t == "Finalize"));
 
     let call = call_log(&app, &record).await;
-    let caller: Vec<&str> = call
-        .turns
-        .iter()
-        .filter(|t| t.speaker == Speaker::Caller)
-        .map(|t| t.text.as_str())
-        .collect();
-    assert_eq!(caller, ["What time do you open on Saturday?"]);
+    assert_eq!(caller_turns(&call), ["What time do you open on Saturday?"]);
     let answer = call.turns.last().unwrap();
     assert_eq!(answer.speaker, Speaker::Agent);
     assert!(
@@ -140,14 +143,8 @@ async fn a_pause_mid_sentence_does_not_cut_the_caller_off() {
     );
 
     let call = call_log(&app, &record).await;
-    let caller: Vec<&str> = call
-        .turns
-        .iter()
-        .filter(|t| t.speaker == Speaker::Caller)
-        .map(|t| t.text.as_str())
-        .collect();
     assert_eq!(
-        caller,
+        caller_turns(&call),
         ["I'd like to book an oil change for my Honda Civic please."],
         "one turn, never cut at the pause: {:?}",
         call.turns

@@ -36,6 +36,15 @@ async fn assert_booked(app: &TestApp, record: &SimRecord, start: chrono::DateTim
 }
 
 /// How many times Otto started playing audio to the caller.
+/// A loopback address that refuses connections (a port bound and freed at once): a vendor
+/// that cannot be reached at all.
+fn closed_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 fn replies_heard(record: &SimRecord) -> usize {
     record
         .events
@@ -294,10 +303,7 @@ async fn deepgram_listen_lost_mid_call_for_good_switches_to_the_local_recogniser
 async fn with_deepgram_listen_unreachable_the_local_recogniser_hears_the_caller() {
     let dg = Deepgram::start().await;
     // Deepgram's listen endpoint refuses connections; its TTS works.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = closed_port();
     let app = spawn_app(|c| {
         dg.apply(c);
         if let Some(d) = &mut c.deepgram {
@@ -325,10 +331,7 @@ async fn with_deepgram_speak_unreachable_the_local_voice_answers() {
     // Deepgram's speak endpoints (WebSocket and REST) refuse connections; its STT works.
     // Before the fix the TTS session "opened" on REST, every sentence then failed, and the
     // caller heard nothing at all.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = closed_port();
     let app = spawn_app(|c| {
         dg.apply(c);
         if let Some(d) = &mut c.deepgram {
