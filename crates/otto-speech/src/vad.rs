@@ -161,11 +161,11 @@ impl Vad {
                 return events;
             }
             let frame = std::mem::take(&mut self.partial);
-            events.extend(self.push_frame(&mulaw::decode_to_f32(&frame)));
+            events.extend(self.push_mulaw_frame(&frame));
         }
         let mut frames = audio.chunks_exact(FRAME_BYTES);
         for frame in frames.by_ref() {
-            events.extend(self.push_frame(&mulaw::decode_to_f32(frame)));
+            events.extend(self.push_mulaw_frame(frame));
         }
         self.partial.extend_from_slice(frames.remainder());
         events
@@ -180,6 +180,13 @@ impl Vad {
     /// included); `None` between utterances, empty unless [`VadConfig::keep_audio`].
     pub fn samples_so_far(&self) -> Option<&[f32]> {
         self.current.as_ref().map(|c| c.samples.as_slice())
+    }
+
+    /// One whole 160-byte μ-law frame, decoded on the stack.
+    fn push_mulaw_frame(&mut self, frame: &[u8]) -> Vec<VadEvent> {
+        let mut samples = [0f32; FRAME_SAMPLES];
+        mulaw::decode_into_f32(frame, &mut samples);
+        self.push_frame(&samples)
     }
 
     /// Processes one frame of `FRAME_SAMPLES` (160) samples; shorter frames are zero-padded and
@@ -348,6 +355,17 @@ mod tests {
             .collect()
     }
 
+    /// The utterances among `events`, in order.
+    fn utterances(events: &[VadEvent]) -> Vec<&Utterance> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                VadEvent::Utterance(u) => Some(u),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn run(vad: &mut Vad, audio: &[f32]) -> Vec<VadEvent> {
         audio
             .chunks(FRAME_SAMPLES)
@@ -384,13 +402,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let utterances: Vec<&Utterance> = events
-            .iter()
-            .filter_map(|e| match e {
-                VadEvent::Utterance(u) => Some(u),
-                _ => None,
-            })
-            .collect();
+        let utterances = utterances(&events);
         assert_eq!(starts.len(), 2, "{starts:?}");
         assert_eq!(utterances.len(), 2);
         for (start, onset) in starts.iter().zip([first_onset_ms, second_onset_ms]) {
@@ -471,13 +483,8 @@ mod tests {
         let mut vad = Vad::new(config);
         let mut audio = vec![0.0; 1600];
         audio.extend(voiced(40_000, 0.3)); // 5 s without a pause
-        let cut: Vec<Utterance> = run(&mut vad, &audio)
-            .into_iter()
-            .filter_map(|e| match e {
-                VadEvent::Utterance(u) => Some(u),
-                _ => None,
-            })
-            .collect();
+        let events = run(&mut vad, &audio);
+        let cut = utterances(&events);
         assert!(
             !cut.is_empty(),
             "a 5 s stretch of speech must be cut at 2 s"
@@ -582,13 +589,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let utterances: Vec<&Utterance> = events
-            .iter()
-            .filter_map(|e| match e {
-                VadEvent::Utterance(u) => Some(u),
-                _ => None,
-            })
-            .collect();
+        let utterances = utterances(&events);
         assert_eq!(utterances.len(), 1, "the 300 ms pause does not end it");
         assert_eq!(
             pauses.len(),

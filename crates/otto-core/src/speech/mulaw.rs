@@ -36,10 +36,17 @@ pub fn encode(sample: i16) -> u8 {
 
 /// Decodes μ-law bytes to `f32` samples in [-1.0, 1.0].
 pub fn decode_to_f32(mulaw: &[u8]) -> Vec<f32> {
-    mulaw
-        .iter()
-        .map(|&c| f32::from(decode(c)) / 32768.0)
-        .collect()
+    let mut samples = vec![0.0; mulaw.len()];
+    decode_into_f32(mulaw, &mut samples);
+    samples
+}
+
+/// Decodes μ-law bytes into `out` as `f32` samples in [-1.0, 1.0], without allocating (the
+/// per-frame audio path); decodes `min(mulaw.len(), out.len())` samples.
+pub fn decode_into_f32(mulaw: &[u8], out: &mut [f32]) {
+    for (sample, &code) in out.iter_mut().zip(mulaw) {
+        *sample = f32::from(decode(code)) / 32768.0;
+    }
 }
 
 /// Encodes `f32` samples (nominally [-1.0, 1.0]; beyond that they clip) to μ-law bytes.

@@ -175,6 +175,20 @@ pub fn jordan() -> PhoneNumber {
     PhoneNumber::parse(JORDAN).unwrap()
 }
 
+/// Places a simulated call with `sim` whose caller follows `steps`, prints its timeline, and
+/// fails when the call cannot run or Otto sent anything Twilio would reject.
+pub async fn run_script(
+    sim: &otto_twilio::sim::SimConfig,
+    steps: impl IntoIterator<Item = otto_twilio::sim::CallerStep>,
+) -> otto_twilio::sim::SimRecord {
+    let record = otto_twilio::sim::run_call(sim, otto_twilio::sim::CallerAudio::script(steps))
+        .await
+        .expect("the call runs");
+    println!("{record}");
+    assert_no_protocol_errors(&record);
+    record
+}
+
 /// Fails with the timeline when Otto sent anything Twilio would reject.
 pub fn assert_no_protocol_errors(record: &otto_twilio::sim::SimRecord) {
     assert!(
